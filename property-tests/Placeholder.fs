@@ -1,0 +1,2 @@
+module Placeholder
+let x = 1

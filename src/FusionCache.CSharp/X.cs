@@ -1,0 +1,2 @@
+namespace Fusion; /// <summary>x</summary>
+public static class X {}

@@ -1,0 +1,3 @@
+namespace Fusion.Core
+/// placeholder
+type X = int
