@@ -1,0 +1,43 @@
+namespace Fusion.Core
+
+/// One cached value and its clock (SEMANTICS §1). Instants are UTC ticks; `EagerRefreshAt` is
+/// `Ticks.Never` when there is no eager refresh. Compared by reference: two entries are the same
+/// only if they are the same write, which is what compare-and-remove needs.
+[<ReferenceEquality>]
+type Entry =
+    { /// The value, boxed: one key may be read as any type, and a wrong type is an error, not a cast.
+      Value: obj
+      /// When the value was produced: a factory result carries the instant its flight began, so a
+      /// value read before a concurrent write never passes for newer than it.
+      Timestamp: int64
+      LogicalExpiry: int64
+      PhysicalExpiry: int64
+      EagerRefreshAt: int64
+      /// True while the value is being served by fail-safe.
+      IsStale: bool
+      /// Fail-safe activations since the last factory success.
+      FailSafeCycles: int }
+
+/// The state of an entry at an instant: a pure function of the entry and `now`.
+/// A struct union of fieldless cases, so classifying a hit allocates nothing.
+[<Struct>]
+type Freshness =
+    /// Return it; the factory is not called.
+    | Fresh
+    /// Return it and start at most one background refresh.
+    | RefreshDue
+    /// Not returned by itself: the fallback for fail-safe and soft timeouts.
+    | Stale
+    /// Treated as absent.
+    | Dead
+
+module Entry =
+    /// The state of `e` at `now` (SEMANTICS §1 table).
+    let classify (now: int64) (e: Entry) : Freshness =
+        if now >= e.PhysicalExpiry then Dead
+        elif now >= e.LogicalExpiry then Stale
+        elif now >= e.EagerRefreshAt then RefreshDue
+        else Fresh
+
+    /// True when `e` may be returned without calling the factory (Fresh or RefreshDue).
+    let isValid (now: int64) (e: Entry) : bool = now < e.LogicalExpiry

@@ -1,0 +1,86 @@
+namespace Fusion.Core
+
+open System
+open System.Threading
+
+/// The entry options of SEMANTICS §2 as the core reads them. Build it through
+/// `EntryOptions.Default` and `with`; `EntryOptions.validate` lists what is wrong with one.
+[<NoComparison>]
+type EntryOptions =
+    { /// Logical lifetime. Default 30 s.
+      Duration: TimeSpan
+      /// Keep entries until their physical expiry and serve them as fallback. Default false.
+      IsFailSafeEnabled: bool
+      /// Physical lifetime when fail-safe is on (raised to Duration if lower). Default 1 day.
+      FailSafeMaxDuration: TimeSpan
+      /// How long a value served by fail-safe counts as valid again. Default 30 s.
+      FailSafeThrottleDuration: TimeSpan
+      /// Fail-safe activations allowed without a factory success. Default `Int32.MaxValue` (unlimited).
+      MaxFailSafeCycles: int
+      /// Past it, the fallback is returned (only with fail-safe and a fallback). Default infinite.
+      FactorySoftTimeout: TimeSpan
+      /// Past it, the fallback or a timeout error is returned. Default infinite.
+      FactoryHardTimeout: TimeSpan
+      /// A timed-out factory keeps running and its success updates the cache. Default true.
+      AllowTimedOutFactoryBackgroundCompletion: bool
+      /// Fraction of Duration after which a hit starts one background refresh. Default none.
+      EagerRefreshThreshold: float voption
+      /// Random extra logical lifetime in [0, JitterMaxDuration). Default 0.
+      JitterMaxDuration: TimeSpan
+      /// `TryGet` may return a stale (fallback) value. Default false.
+      AllowStaleOnReadOnly: bool }
+
+/// The rules for each option, one function per kind of value: each returns null when the value
+/// is valid, else a message that names the option and the value.
+module OptionRules =
+    let private fail (name: string) (value: obj) (why: string) : string | null =
+        $"{name} = {value} is invalid: {why}"
+
+    /// A duration: zero or more, never infinite.
+    let duration (name: string) (value: TimeSpan) : string | null =
+        if value < TimeSpan.Zero then fail name value "it must not be negative"
+        else null
+
+    /// A timeout: more than zero, or `Timeout.InfiniteTimeSpan`.
+    let timeout (name: string) (value: TimeSpan) : string | null =
+        if value = Timeout.InfiniteTimeSpan || value > TimeSpan.Zero then null
+        else fail name value "it must be positive or Timeout.InfiniteTimeSpan"
+
+    /// A fraction strictly between 0 and 1 (NaN is rejected).
+    let threshold (name: string) (value: float) : string | null =
+        if Double.IsNaN value || value <= 0.0 || value >= 1.0 then
+            fail name value "it must be strictly between 0 and 1"
+        else null
+
+    /// A count: zero or more.
+    let count (name: string) (value: int) : string | null =
+        if value < 0 then fail name value "it must not be negative" else null
+
+module EntryOptions =
+    /// The defaults of SEMANTICS §2.
+    let Default: EntryOptions =
+        { Duration = TimeSpan.FromSeconds 30.0
+          IsFailSafeEnabled = false
+          FailSafeMaxDuration = TimeSpan.FromDays 1.0
+          FailSafeThrottleDuration = TimeSpan.FromSeconds 30.0
+          MaxFailSafeCycles = Int32.MaxValue
+          FactorySoftTimeout = Timeout.InfiniteTimeSpan
+          FactoryHardTimeout = Timeout.InfiniteTimeSpan
+          AllowTimedOutFactoryBackgroundCompletion = true
+          EagerRefreshThreshold = ValueNone
+          JitterMaxDuration = TimeSpan.Zero
+          AllowStaleOnReadOnly = false }
+
+    /// Every problem with `o`, one message per invalid option; empty when `o` is valid.
+    let validate (o: EntryOptions) : string array =
+        [| OptionRules.duration (nameof o.Duration) o.Duration
+           OptionRules.duration (nameof o.FailSafeMaxDuration) o.FailSafeMaxDuration
+           OptionRules.duration (nameof o.FailSafeThrottleDuration) o.FailSafeThrottleDuration
+           OptionRules.count (nameof o.MaxFailSafeCycles) o.MaxFailSafeCycles
+           OptionRules.timeout (nameof o.FactorySoftTimeout) o.FactorySoftTimeout
+           OptionRules.timeout (nameof o.FactoryHardTimeout) o.FactoryHardTimeout
+           (match o.EagerRefreshThreshold with
+            | ValueSome t -> OptionRules.threshold (nameof o.EagerRefreshThreshold) t
+            | ValueNone -> null)
+           OptionRules.duration (nameof o.JitterMaxDuration) o.JitterMaxDuration |]
+        |> Array.choose (fun m -> match m with null -> None | m -> Some m)

@@ -1,3 +1,0 @@
-namespace Fusion.Core
-/// placeholder
-type X = int

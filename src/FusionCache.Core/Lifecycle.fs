@@ -1,0 +1,95 @@
+namespace Fusion.Core
+
+open System
+
+/// What the shell does to L1 for one key.
+[<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
+type L1Change =
+    /// Leave L1 as it is.
+    | Keep
+    /// Store this entry (only if it supersedes what is there when the shell writes).
+    | Put of Entry: Entry
+    /// Delete the key.
+    | Drop
+
+/// A notification about a key from another node (the backplane's messages).
+[<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
+type Remote =
+    /// A newer value was written at `Timestamp`.
+    | Set of Timestamp: int64
+    | Remove of Timestamp: int64
+    | Expire of Timestamp: int64
+
+/// The transitions of an entry: every way an entry is born, changes or dies.
+module Lifecycle =
+    /// A fresh entry written at `now` (SEMANTICS §1). `jitter` is drawn by the shell in
+    /// [0, JitterMaxDuration); `timestamp` is when the value was produced.
+    let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (value: obj) : Entry =
+        let duration = o.Duration.Ticks
+        let logical = Ticks.add (Ticks.add now duration) jitter
+        let physical =
+            if o.IsFailSafeEnabled then
+                // Never below the logical expiry, jitter included (invariant 4).
+                max logical (Ticks.add now (max o.FailSafeMaxDuration.Ticks duration))
+            else logical
+        let eager =
+            match o.EagerRefreshThreshold with
+            | ValueSome t when t > 0.0 && t < 1.0 -> Ticks.add now (int64 (float duration * t))
+            | _ -> Ticks.Never
+        { Value = value
+          Timestamp = timestamp
+          LogicalExpiry = logical
+          PhysicalExpiry = physical
+          EagerRefreshAt = eager
+          IsStale = false
+          FailSafeCycles = 0 }
+
+    /// Whether `o` may serve a fallback whose entry has had `cycles` activations.
+    let canActivateFailSafe (o: EntryOptions) (cycles: int) : bool =
+        o.IsFailSafeEnabled && cycles < o.MaxFailSafeCycles
+
+    /// A fail-safe activation at `now`: the fallback is re-stored as valid for the throttle
+    /// duration, marked stale, one more cycle. The throttle never reaches past the physical
+    /// expiry: FailSafeMaxDuration bounds how old a served value can be.
+    let activated (o: EntryOptions) (now: int64) (fallback: Entry) : Entry =
+        let logical = min fallback.PhysicalExpiry (Ticks.add now o.FailSafeThrottleDuration.Ticks)
+        { fallback with
+            LogicalExpiry = logical
+            EagerRefreshAt = Ticks.Never
+            IsStale = true
+            FailSafeCycles = fallback.FailSafeCycles + 1 }
+
+    /// The entry a caller-given fail-safe default becomes when there is no stale entry: stale,
+    /// valid for the throttle duration, one cycle, produced at `timestamp`.
+    let defaulted (o: EntryOptions) (now: int64) (timestamp: int64) (value: obj) : Entry =
+        let logical = Ticks.add now o.FailSafeThrottleDuration.Ticks
+        { Value = value
+          Timestamp = timestamp
+          LogicalExpiry = logical
+          PhysicalExpiry = max logical (Ticks.add now o.FailSafeMaxDuration.Ticks)
+          EagerRefreshAt = Ticks.Never
+          IsStale = true
+          FailSafeCycles = 1 }
+
+    /// Expire at `now`: the entry becomes Stale (usable as fallback until its physical expiry),
+    /// or goes if it is already past it.
+    let expire (now: int64) (e: Entry) : L1Change =
+        if now >= e.PhysicalExpiry then L1Change.Drop
+        elif now >= e.LogicalExpiry then L1Change.Keep
+        else L1Change.Put { e with LogicalExpiry = now; EagerRefreshAt = Ticks.Never }
+
+    /// Invariant 8: `incoming` may replace `current` only if it is not older. Ties go to the
+    /// later write, so a re-store of the same value (fail-safe activation) always lands.
+    let supersedes (current: Entry voption) (incoming: Entry) : bool =
+        match current with
+        | ValueNone -> true
+        | ValueSome c -> incoming.Timestamp >= c.Timestamp
+
+    /// What a remote notification does to this node's copy: lazy invalidation, never a re-read.
+    let applyRemote (now: int64) (current: Entry voption) (n: Remote) : L1Change =
+        match current, n with
+        | ValueNone, _ -> L1Change.Keep
+        | ValueSome c, Remote.Set ts -> if ts > c.Timestamp then L1Change.Drop else L1Change.Keep
+        // A message older than our copy speaks of a value we have already replaced.
+        | ValueSome c, Remote.Remove ts -> if ts >= c.Timestamp then L1Change.Drop else L1Change.Keep
+        | ValueSome c, Remote.Expire ts -> if ts >= c.Timestamp then expire now c else L1Change.Keep
