@@ -1,0 +1,89 @@
+using Fusion.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Fusion;
+
+/// <summary>Builds a <see cref="FusionCache"/>. Each method checks its values at once and throws
+/// <see cref="ArgumentOutOfRangeException"/> naming the option and the value when one is invalid.</summary>
+/// <example><code>
+/// using var cache = new FusionCacheBuilder()
+///     .WithCapacity(10_000)
+///     .WithFailSafe(maxDuration: TimeSpan.FromHours(2), throttle: TimeSpan.FromSeconds(30))
+///     .WithFactoryTimeouts(soft: TimeSpan.FromMilliseconds(100))
+///     .Build();
+/// </code></example>
+public sealed class FusionCacheBuilder
+{
+    /// <summary>The default L1 capacity in entries.</summary>
+    public const int DefaultCapacity = 1000;
+
+    private int _capacity = DefaultCapacity;
+    private EntryOptions _defaults = EntryOptionsModule.Default;
+    private TimeProvider _time = TimeProvider.System;
+    private ILogger _logger = NullLogger.Instance;
+
+    /// <summary>The most entries L1 holds; beyond it W-TinyLFU evicts.</summary><value>Default 1000.</value>
+    public FusionCacheBuilder WithCapacity(int capacity)
+    {
+        Throw.IfInvalid(capacity < 1 ? $"capacity = {capacity} is invalid: it must be at least 1" : null, nameof(capacity), capacity);
+        _capacity = capacity;
+        return this;
+    }
+
+    /// <summary>The cache-wide entry options: what <paramref name="options"/> sets overrides the library defaults.</summary>
+    public FusionCacheBuilder WithDefaultEntryOptions(FusionCacheEntryOptions options)
+    {
+        if (options is null) Throw.NullArgument(nameof(options));
+        _defaults = options.Resolve(_defaults);
+        return this;
+    }
+
+    /// <summary>The default logical lifetime of an entry.</summary><value>Default 30 s.</value>
+    public FusionCacheBuilder WithDuration(TimeSpan duration) =>
+        WithDefaultEntryOptions(new FusionCacheEntryOptions { Duration = duration });
+
+    /// <summary>Turns fail-safe on by default, with its bounds (null keeps the current value).</summary>
+    /// <param name="maxDuration">Physical lifetime of entries (default 1 day).</param>
+    /// <param name="throttle">How long a served fallback counts as valid again (default 30 s).</param>
+    /// <param name="maxCycles">Activations allowed without a factory success (default unlimited).</param>
+    public FusionCacheBuilder WithFailSafe(TimeSpan? maxDuration = null, TimeSpan? throttle = null, int? maxCycles = null) =>
+        WithDefaultEntryOptions(new FusionCacheEntryOptions
+        {
+            IsFailSafeEnabled = true,
+            FailSafeMaxDuration = maxDuration ?? _defaults.FailSafeMaxDuration,
+            FailSafeThrottleDuration = throttle ?? _defaults.FailSafeThrottleDuration,
+            MaxFailSafeCycles = maxCycles ?? _defaults.MaxFailSafeCycles,
+        });
+
+    /// <summary>Default factory timeouts (null keeps the current value).</summary>
+    /// <param name="soft">Past it, the fallback is served (default infinite).</param>
+    /// <param name="hard">Past it, the fallback or a timeout error (default infinite).</param>
+    /// <param name="allowBackgroundCompletion">A timed-out factory keeps running and updates the cache (default true).</param>
+    public FusionCacheBuilder WithFactoryTimeouts(TimeSpan? soft = null, TimeSpan? hard = null, bool? allowBackgroundCompletion = null) =>
+        WithDefaultEntryOptions(new FusionCacheEntryOptions
+        {
+            FactorySoftTimeout = soft ?? _defaults.FactorySoftTimeout,
+            FactoryHardTimeout = hard ?? _defaults.FactoryHardTimeout,
+            AllowTimedOutFactoryBackgroundCompletion = allowBackgroundCompletion ?? _defaults.AllowTimedOutFactoryBackgroundCompletion,
+        });
+
+    /// <summary>The clock (tests pass a fake one).</summary><value>Default <see cref="TimeProvider.System"/>.</value>
+    public FusionCacheBuilder WithTimeProvider(TimeProvider time)
+    {
+        if (time is null) Throw.NullArgument(nameof(time));
+        _time = time;
+        return this;
+    }
+
+    /// <summary>Where the cache reports background failures.</summary><value>Default: no logging.</value>
+    public FusionCacheBuilder WithLogger(ILogger logger)
+    {
+        if (logger is null) Throw.NullArgument(nameof(logger));
+        _logger = logger;
+        return this;
+    }
+
+    /// <summary>Builds the cache.</summary>
+    public FusionCache Build() => new(_capacity, _defaults, _time, _logger);
+}

@@ -1,0 +1,97 @@
+using Fusion.Core;
+using Microsoft.FSharp.Core;
+
+namespace Fusion;
+
+/// <summary>
+/// Entry options for one call (or the cache-wide defaults). Only the properties you set override the
+/// cache's defaults; the rest follow them. Each value is checked when it is given: an invalid one
+/// throws <see cref="ArgumentOutOfRangeException"/> naming the option and the value.
+/// </summary>
+/// <example><code>new FusionCacheEntryOptions { Duration = TimeSpan.FromMinutes(5), IsFailSafeEnabled = true }</code></example>
+public sealed class FusionCacheEntryOptions
+{
+    private TimeSpan? _duration, _failSafeMaxDuration, _failSafeThrottleDuration, _softTimeout, _hardTimeout, _jitter;
+    private bool? _failSafe, _backgroundCompletion, _staleOnReadOnly;
+    private int? _maxCycles;
+    private double? _eagerRefresh;
+    private bool _eagerRefreshSet;
+    private Resolved? _resolved;
+
+    /// <summary>Logical lifetime of an entry.</summary><value>Default 30 s.</value>
+    public TimeSpan Duration { get => _duration ?? EntryOptionsModule.Default.Duration; init => _duration = Check(OptionRules.duration(nameof(Duration), value), nameof(Duration), value); }
+
+    /// <summary>Keep entries past their logical expiry and serve them as fallback when the factory fails.</summary><value>Default false.</value>
+    public bool IsFailSafeEnabled { get => _failSafe ?? false; init => _failSafe = value; }
+
+    /// <summary>Physical lifetime of an entry when fail-safe is on (raised to <see cref="Duration"/> if lower).</summary><value>Default 1 day.</value>
+    public TimeSpan FailSafeMaxDuration { get => _failSafeMaxDuration ?? EntryOptionsModule.Default.FailSafeMaxDuration; init => _failSafeMaxDuration = Check(OptionRules.duration(nameof(FailSafeMaxDuration), value), nameof(FailSafeMaxDuration), value); }
+
+    /// <summary>How long a value served by fail-safe counts as valid again, so the source is not hammered.</summary><value>Default 30 s.</value>
+    public TimeSpan FailSafeThrottleDuration { get => _failSafeThrottleDuration ?? EntryOptionsModule.Default.FailSafeThrottleDuration; init => _failSafeThrottleDuration = Check(OptionRules.duration(nameof(FailSafeThrottleDuration), value), nameof(FailSafeThrottleDuration), value); }
+
+    /// <summary>Consecutive fail-safe activations allowed without a factory success; the next failure returns the error.</summary><value>Default <see cref="int.MaxValue"/> (unlimited).</value>
+    public int MaxFailSafeCycles { get => _maxCycles ?? int.MaxValue; init => _maxCycles = Check(OptionRules.count(nameof(MaxFailSafeCycles), value), nameof(MaxFailSafeCycles), value); }
+
+    /// <summary>Past it the fallback is returned and the factory keeps running; applies only with fail-safe on and a fallback.</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
+    public TimeSpan FactorySoftTimeout { get => _softTimeout ?? Timeout.InfiniteTimeSpan; init => _softTimeout = Check(OptionRules.timeout(nameof(FactorySoftTimeout), value), nameof(FactorySoftTimeout), value); }
+
+    /// <summary>Past it the fallback (if fail-safe allows) or <see cref="Err.FactoryTimedOut"/> is returned.</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
+    public TimeSpan FactoryHardTimeout { get => _hardTimeout ?? Timeout.InfiniteTimeSpan; init => _hardTimeout = Check(OptionRules.timeout(nameof(FactoryHardTimeout), value), nameof(FactoryHardTimeout), value); }
+
+    /// <summary>A timed-out factory keeps running and its success updates the cache.</summary><value>Default true.</value>
+    public bool AllowTimedOutFactoryBackgroundCompletion { get => _backgroundCompletion ?? true; init => _backgroundCompletion = value; }
+
+    /// <summary>Fraction of <see cref="Duration"/> in (0, 1) after which a hit starts one background refresh; null for none.</summary><value>Default null.</value>
+    public double? EagerRefreshThreshold
+    {
+        get => _eagerRefresh;
+        init
+        {
+            if (value is double t) Check(OptionRules.threshold(nameof(EagerRefreshThreshold), t), nameof(EagerRefreshThreshold), t);
+            _eagerRefresh = value;
+            _eagerRefreshSet = true;
+        }
+    }
+
+    /// <summary>Random extra logical lifetime in [0, value), to spread expirations.</summary><value>Default 0.</value>
+    public TimeSpan JitterMaxDuration { get => _jitter ?? TimeSpan.Zero; init => _jitter = Check(OptionRules.duration(nameof(JitterMaxDuration), value), nameof(JitterMaxDuration), value); }
+
+    /// <summary><c>TryGet</c> may return a stale (fallback) value.</summary><value>Default false.</value>
+    public bool AllowStaleOnReadOnly { get => _staleOnReadOnly ?? false; init => _staleOnReadOnly = value; }
+
+    private static TV Check<TV>(string? message, string name, TV value) where TV : notnull
+    {
+        Throw.IfInvalid(message, name, value);
+        return value;
+    }
+
+    /// <summary>
+    /// The core record: these overrides laid over <paramref name="defaults"/>. Computed once per
+    /// defaults instance and kept, so a reused options object costs nothing per call.
+    /// </summary>
+    internal EntryOptions Resolve(EntryOptions defaults)
+    {
+        var resolved = _resolved;
+        if (resolved is not null && ReferenceEquals(resolved.Defaults, defaults)) return resolved.Options;
+        var options = new EntryOptions(
+            _duration ?? defaults.Duration,
+            _failSafe ?? defaults.IsFailSafeEnabled,
+            _failSafeMaxDuration ?? defaults.FailSafeMaxDuration,
+            _failSafeThrottleDuration ?? defaults.FailSafeThrottleDuration,
+            _maxCycles ?? defaults.MaxFailSafeCycles,
+            _softTimeout ?? defaults.FactorySoftTimeout,
+            _hardTimeout ?? defaults.FactoryHardTimeout,
+            _backgroundCompletion ?? defaults.AllowTimedOutFactoryBackgroundCompletion,
+            _eagerRefreshSet ? ToValueOption(_eagerRefresh) : defaults.EagerRefreshThreshold,
+            _jitter ?? defaults.JitterMaxDuration,
+            _staleOnReadOnly ?? defaults.AllowStaleOnReadOnly);
+        _resolved = new Resolved(defaults, options); // a benign race: both writers compute the same
+        return options;
+    }
+
+    private static FSharpValueOption<double> ToValueOption(double? value) =>
+        value is double v ? FSharpValueOption<double>.NewValueSome(v) : FSharpValueOption<double>.ValueNone;
+
+    private sealed record Resolved(EntryOptions Defaults, EntryOptions Options);
+}

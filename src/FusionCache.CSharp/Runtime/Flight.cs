@@ -1,0 +1,55 @@
+using Fusion.Core;
+
+namespace Fusion.Runtime;
+
+/// <summary>
+/// One run of a key's factory and everyone waiting on it. Waiters are counted so that the factory's
+/// token is cancelled only when every waiter has gone (and the flight may be abandoned at all).
+/// </summary>
+internal sealed class Flight
+{
+    private const int Closed = -1;
+    private readonly TaskCompletionSource<Reply> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _factoryCancellation = new();
+    private readonly bool _cancelWhenAbandoned;
+    private int _waiters;
+
+    /// <param name="cancelWhenAbandoned">Cancel the factory when the last waiter leaves (false for
+    /// background refreshes and when timed-out factories may complete in the background).</param>
+    public Flight(bool cancelWhenAbandoned) => _cancelWhenAbandoned = cancelWhenAbandoned;
+
+    /// <summary>Completes with the flight's reply; never faults.</summary>
+    public Task<Reply> Completion => _reply.Task;
+
+    /// <summary>The token the factory receives.</summary>
+    public CancellationToken FactoryToken => _factoryCancellation.Token;
+
+    /// <summary>Adds a waiter; false once the flight was abandoned and its factory cancelled.</summary>
+    public bool TryJoin()
+    {
+        while (true)
+        {
+            var n = Volatile.Read(ref _waiters);
+            if (n == Closed) return false;
+            if (Interlocked.CompareExchange(ref _waiters, n + 1, n) == n) return true;
+        }
+    }
+
+    /// <summary>A waiter gave up. The last one out closes the flight and cancels the factory.</summary>
+    public void Leave()
+    {
+        if (Interlocked.Decrement(ref _waiters) != 0 || !_cancelWhenAbandoned) return;
+        // Race: a joiner may have arrived since the decrement; it keeps the flight open.
+        if (Interlocked.CompareExchange(ref _waiters, Closed, 0) == 0) CancelFactory();
+    }
+
+    /// <summary>Cancels the factory's token (a timed-out factory that may not complete in the background).</summary>
+    public void CancelFactory()
+    {
+        try { _factoryCancellation.Cancel(); }
+        catch (AggregateException) { } // a user callback registered on the token threw; the factory sees it.
+    }
+
+    /// <summary>Publishes the reply to every waiter.</summary>
+    public void Complete(Reply reply) => _reply.TrySetResult(reply);
+}

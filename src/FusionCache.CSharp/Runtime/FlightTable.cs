@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+
+namespace Fusion.Runtime;
+
+/// <summary>
+/// The single-flight coalescer: at most one <see cref="Flight"/> per key. Lock-free: a caller adds an
+/// unstarted flight with <c>GetOrAdd</c> and only the caller whose flight was published starts it,
+/// so user code never runs under a lock (what a <c>Lazy</c> would also ensure, without its lock).
+/// Flights leave by compare-and-remove, so a finished flight never removes its successor.
+/// </summary>
+internal sealed class FlightTable
+{
+    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
+
+    /// <summary>Flights running now (a debug counter the tests read).</summary>
+    public int Count => _flights.Count;
+
+    /// <summary>Joins the key's flight as a waiter, creating it when there is none.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="cancelWhenAbandoned">For a new flight: cancel its factory when every waiter has left.</param>
+    /// <param name="isLeader">True when the caller created the flight and must start it.</param>
+    public Flight Join(string key, bool cancelWhenAbandoned, out bool isLeader)
+    {
+        while (true)
+        {
+            if (!_flights.TryGetValue(key, out var flight))
+            {
+                var mine = new Flight(cancelWhenAbandoned);
+                flight = _flights.GetOrAdd(key, mine);
+                isLeader = ReferenceEquals(flight, mine);
+            }
+            else isLeader = false;
+
+            if (flight.TryJoin()) return flight;
+            // Abandoned and cancelled: help remove it, then start afresh (a cancelled flight never blocks, invariant 7).
+            Leave(key, flight);
+        }
+    }
+
+    /// <summary>Starts a background flight for the key unless one is running; true when it was created.</summary>
+    public bool TryStartBackground(string key, out Flight flight)
+    {
+        if (_flights.ContainsKey(key)) { flight = null!; return false; }
+        var mine = new Flight(cancelWhenAbandoned: false);
+        flight = _flights.GetOrAdd(key, mine);
+        return ReferenceEquals(flight, mine);
+    }
+
+    /// <summary>Removes the flight if it is still the key's current one (compare-and-remove).</summary>
+    public void Leave(string key, Flight flight) => _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
+}

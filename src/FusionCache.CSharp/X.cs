@@ -1,2 +1,0 @@
-namespace Fusion; /// <summary>x</summary>
-public static class X {}
