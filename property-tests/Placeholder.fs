@@ -1,2 +1,0 @@
-module Placeholder
-let x = 1
