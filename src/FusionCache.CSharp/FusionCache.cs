@@ -54,7 +54,7 @@ public sealed class FusionCache : IDisposable
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         if (TryHit<T>(key, out var hit, out var refreshDue) && !refreshDue) return new(hit);
-        return Miss(key, _ => factory(), Option<T>.None, options, cancellationToken, hit, refreshDue);
+        return Miss(key, WithContext(factory), Option<T>.None, options, cancellationToken, hit, refreshDue);
     }
 
     /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
@@ -174,6 +174,9 @@ public sealed class FusionCache : IDisposable
             return Replies.Cancelled<T>();
         }
     }
+
+    // A method of its own: a lambda capturing `factory` in GetOrSet would allocate its closure on every hit.
+    private static Func<FactoryContext<T>, Task<Either<Err, T>>> WithContext<T>(Func<Task<Either<Err, T>>> factory) => _ => factory();
 
     private EntryOptions Resolve(FusionCacheEntryOptions? options) => options is null ? _defaults : options.Resolve(_defaults);
 
