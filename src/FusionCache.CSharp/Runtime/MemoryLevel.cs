@@ -1,4 +1,5 @@
 using BitFaster.Caching.Lfu;
+using BitFaster.Caching.Scheduler;
 using Fusion.Core;
 using Microsoft.FSharp.Core;
 
@@ -17,11 +18,13 @@ internal sealed class MemoryLevel
 
     public MemoryLevel(int capacity)
     {
-        _store = new ConcurrentLfu<string, Entry>(capacity);
+        // Maintenance (applying buffered reads and writes, evicting) runs on the calling thread when a
+        // buffer fills: the thread-pool scheduler would allocate a work item now and then on the hit path.
+        _store = new ConcurrentLfu<string, Entry>(Environment.ProcessorCount, capacity, new ForegroundScheduler(), StringComparer.Ordinal);
         for (var i = 0; i < _stripes.Length; i++) _stripes[i] = new object();
     }
 
-    /// <summary>Entries held now (eviction runs in the background, so this may briefly exceed capacity).</summary>
+    /// <summary>Entries held now (eviction is batched, so this may briefly exceed capacity).</summary>
     public int Count => _store.Count;
 
     /// <summary>The capacity in entries.</summary>
