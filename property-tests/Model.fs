@@ -37,11 +37,13 @@ type Node =
       Options: EntryOptions
       Entries: Map<string, Entry>
       FactoryCalls: int
+      /// The node's write sequence, as the shell's clock keeps it.
+      Sequence: int64
       /// Timed-out runs whose factory keeps going: key, run, the value it will produce.
       Pending: (string * FactoryRun * int) list }
 
 let create (options: EntryOptions) (start: int64) =
-    { Now = start; Options = options; Entries = Map.empty; FactoryCalls = 0; Pending = [] }
+    { Now = start; Options = options; Entries = Map.empty; FactoryCalls = 0; Sequence = 0L; Pending = [] }
 
 let entryOf key node : Entry voption =
     match Map.tryFind key node.Entries with
@@ -82,7 +84,8 @@ let private outcomeOf (run: FactoryRun) (source: Source) =
 let private fly key refresh source (dflt: int option) node =
     let o = node.Options
     let d = match dflt with Some v -> ValueSome(box v) | None -> ValueNone
-    match Flight.plan o node.Now refresh (entryOf key node) d with
+    let node = { node with Sequence = node.Sequence + 1L }
+    match Flight.plan o node.Now node.Sequence refresh (entryOf key node) d with
     | FlightPlan.Answer reply -> toAnswer reply, node
     | FlightPlan.RunFactory run ->
         let outcome, later = outcomeOf run source
@@ -96,9 +99,10 @@ let private fly key refresh source (dflt: int option) node =
 
 /// GetOrSet: a valid hit answers (a RefreshDue one also refreshes); anything else flies.
 let get key source dflt node =
+    let state e = Entry.classifyFor node.Options.IsFailSafeEnabled node.Now e
     match entryOf key node with
-    | ValueSome e when Entry.classify node.Now e = Fresh -> Got(unbox e.Value, e.IsStale), node
-    | ValueSome e when Entry.classify node.Now e = RefreshDue ->
+    | ValueSome e when state e = Fresh -> Got(unbox e.Value, e.IsStale), node
+    | ValueSome e when state e = RefreshDue ->
         let _, node = fly key true source None node
         Got(unbox e.Value, e.IsStale), node
     | _ -> fly key false source dflt node
@@ -108,7 +112,9 @@ let step (op: Op) (node: Node) : Answer * Node =
     match op with
     | Advance ms -> Done, { node with Now = node.Now + TimeSpan.FromMilliseconds(float ms).Ticks }
     | Get(key, source, dflt) -> get key source dflt node
-    | Set(key, v) -> Done, apply key (L1Change.Put(Lifecycle.written o node.Now (jitter o) node.Now (box v))) node
+    | Set(key, v) ->
+        let node = { node with Sequence = node.Sequence + 1L }
+        Done, apply key (L1Change.Put(Lifecycle.written o node.Now (jitter o) node.Now node.Sequence (box v))) node
     | Remove key -> Done, { node with Entries = Map.remove key node.Entries }
     | Expire key ->
         match entryOf key node with
@@ -117,7 +123,7 @@ let step (op: Op) (node: Node) : Answer * Node =
     | TryGet key ->
         match entryOf key node with
         | ValueSome e ->
-            match Entry.classify node.Now e with
+            match Entry.classifyFor false node.Now e with
             | Dead -> Found None, { node with Entries = Map.remove key node.Entries }
             | Stale when not o.AllowStaleOnReadOnly -> Found None, node
             | _ -> Found(Some(unbox e.Value)), node

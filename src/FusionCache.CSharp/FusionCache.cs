@@ -53,7 +53,7 @@ public sealed class FusionCache : IDisposable
         string key, Func<Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryHit<T>(key, out var hit, out var refreshDue) && !refreshDue) return new(hit);
+        if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
         return Miss(key, WithContext(factory), Option<T>.None, options, cancellationToken, hit, refreshDue);
     }
 
@@ -63,7 +63,7 @@ public sealed class FusionCache : IDisposable
         string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryHit<T>(key, out var hit, out var refreshDue) && !refreshDue) return new(hit);
+        if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
         return Miss(key, factory, Option<T>.None, options, cancellationToken, hit, refreshDue);
     }
 
@@ -74,7 +74,7 @@ public sealed class FusionCache : IDisposable
         FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryHit<T>(key, out var hit, out var refreshDue) && !refreshDue) return new(hit);
+        if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
         return Miss(key, factory, failSafeDefaultValue, options, cancellationToken, hit, refreshDue);
     }
 
@@ -85,7 +85,7 @@ public sealed class FusionCache : IDisposable
         if (value is null) Throw.NullArgument(nameof(value));
         var o = Resolve(options);
         var now = _clock.Now;
-        _memory.PutIfSupersedes(key, Lifecycle.written(o, now, _clock.Jitter(o), now, value));
+        _memory.PutIfSupersedes(key, Lifecycle.written(o, now, _clock.Jitter(o), now, _clock.NextSequence(), value));
         return ValueTask.CompletedTask;
     }
 
@@ -95,7 +95,8 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         if (!_memory.TryGet(key, out var entry)) return new(Option<T>.None);
-        var state = EntryModule.classify(_clock.Now, entry);
+        // A value served by fail-safe counts as stale here too: only AllowStaleOnReadOnly returns it.
+        var state = EntryModule.classifyFor(false, _clock.Now, entry);
         if (state.IsDead) { _memory.RemoveIfSame(key, entry); return new(Option<T>.None); }
         if (state.IsStale && !Resolve(options).AllowStaleOnReadOnly) return new(Option<T>.None);
         return new(entry.Value is T v ? Option<T>.Some(v) : Option<T>.None);
@@ -124,16 +125,25 @@ public sealed class FusionCache : IDisposable
 
     // The hit path: a lookup, a pure classification and a typed read; no allocation.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryHit<T>(string key, out Either<Err, T> result, out bool refreshDue)
+    private bool TryHit<T>(string key, FusionCacheEntryOptions? options, out Either<Err, T> result, out bool refreshDue)
     {
         CheckKey(key);
         if (_memory.TryGet(key, out var entry))
         {
-            var state = EntryModule.classify(_clock.Now, entry);
+            var state = EntryModule.classifyFor(Resolve(options).IsFailSafeEnabled, _clock.Now, entry);
             if (state.IsFresh || state.IsRefreshDue)
             {
-                result = entry.Value is T v ? Either<Err, T>.Right(v) : Either<Err, T>.Left(Replies.WrongType<T>(key, entry.Value));
-                refreshDue = state.IsRefreshDue;
+                if (entry.Value is T v)
+                {
+                    result = Either<Err, T>.Right(v);
+                    refreshDue = state.IsRefreshDue;
+                }
+                else
+                {
+                    // Another type lives here: an error, and no refresh that would overwrite it.
+                    result = Either<Err, T>.Left(Replies.WrongType<T>(key, entry.Value));
+                    refreshDue = false;
+                }
                 return true;
             }
         }

@@ -23,10 +23,11 @@ public sealed class FusionCacheBuilder
     private TimeProvider _time = TimeProvider.System;
     private ILogger _logger = NullLogger.Instance;
 
-    /// <summary>The most entries L1 holds; beyond it W-TinyLFU evicts.</summary><value>Default 1000.</value>
+    /// <summary>The most entries L1 holds, at least 3 (W-TinyLFU splits it into a window and two
+    /// segments); beyond it W-TinyLFU evicts.</summary><value>Default 1000.</value>
     public FusionCacheBuilder WithCapacity(int capacity)
     {
-        Throw.IfInvalid(capacity < 1 ? $"capacity = {capacity} is invalid: it must be at least 1" : null, nameof(capacity), capacity);
+        Throw.IfInvalid(capacity < 3 ? $"capacity = {capacity} is invalid: it must be at least 3" : null, nameof(capacity), capacity);
         _capacity = capacity;
         return this;
     }

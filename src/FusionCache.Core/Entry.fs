@@ -10,6 +10,9 @@ type Entry =
       /// When the value was produced: a factory result carries the instant its flight began, so a
       /// value read before a concurrent write never passes for newer than it.
       Timestamp: int64
+      /// The node's write sequence when the value was produced: orders writes within one clock
+      /// tick (a coarse or fake clock), so a read begun before a `Set` loses to it even then.
+      Sequence: int64
       LogicalExpiry: int64
       PhysicalExpiry: int64
       EagerRefreshAt: int64
@@ -39,5 +42,10 @@ module Entry =
         elif now >= e.EagerRefreshAt then RefreshDue
         else Fresh
 
-    /// True when `e` may be returned without calling the factory (Fresh or RefreshDue).
-    let isValid (now: int64) (e: Entry) : bool = now < e.LogicalExpiry
+    /// The state of `e` for a reader: a value being served by fail-safe (`IsStale`) counts as Stale
+    /// for a reader without fail-safe, which must never get a stale value (invariant 3).
+    let classifyFor (failSafe: bool) (now: int64) (e: Entry) : Freshness =
+        match classify now e with
+        | Fresh
+        | RefreshDue when e.IsStale && not failSafe -> Stale
+        | state -> state

@@ -14,6 +14,8 @@ type Reply =
 type FactoryRun =
     { /// When the flight began: the timestamp its result will carry.
       StartedAt: int64
+      /// The node's write sequence when the flight began: its result's sequence.
+      Sequence: int64
       /// The entry to fall back on, if any (a stale entry, or a still-valid one being refreshed).
       Fallback: Entry voption
       /// The caller-given fail-safe default value, if any.
@@ -57,17 +59,18 @@ module Flight =
     let private fallbackOf (o: EntryOptions) (now: int64) (current: Entry voption) : Entry voption =
         match current with
         | ValueSome e ->
-            match Entry.classify now e with
+            match Entry.classifyFor o.IsFailSafeEnabled now e with
             | Fresh | RefreshDue -> current
             | Stale when o.IsFailSafeEnabled -> current
             | Stale | Dead -> ValueNone
         | ValueNone -> ValueNone
 
     /// What the leader does first, given L1's entry now and the caller's fail-safe default.
-    /// `refresh` is true for an eager refresh, which runs even while the entry is valid.
-    let plan (o: EntryOptions) (now: int64) (refresh: bool) (current: Entry voption) (fallbackDefault: obj voption) : FlightPlan =
+    /// `sequence` is the node's next write sequence. `refresh` is true for an eager refresh,
+    /// which runs even while the entry is valid.
+    let plan (o: EntryOptions) (now: int64) (sequence: int64) (refresh: bool) (current: Entry voption) (fallbackDefault: obj voption) : FlightPlan =
         match current with
-        | ValueSome e when not refresh && Entry.classify now e = Fresh ->
+        | ValueSome e when not refresh && Entry.classifyFor o.IsFailSafeEnabled now e = Fresh ->
             FlightPlan.Answer(Reply.Value(e.Value, e.IsStale))
         | _ ->
             let fallback = fallbackOf o now current
@@ -78,6 +81,7 @@ module Flight =
                 else noTimeout
             FlightPlan.RunFactory
                 { StartedAt = now
+                  Sequence = sequence
                   Fallback = fallback
                   Default = (if o.IsFailSafeEnabled then fallbackDefault else ValueNone)
                   SoftTimeout = soft
@@ -87,7 +91,7 @@ module Flight =
     /// a still-valid entry as it is; else a fail-safe activation; else the error.
     let private failOver (o: EntryOptions) (now: int64) (run: FactoryRun) (error: Fusion.Err) : Reply * L1Change =
         match run.Fallback with
-        | ValueSome e when Entry.isValid now e -> Reply.Value(e.Value, e.IsStale), L1Change.Keep
+        | ValueSome e when now < e.LogicalExpiry -> Reply.Value(e.Value, e.IsStale), L1Change.Keep
         | ValueSome e when now < e.PhysicalExpiry && Lifecycle.canActivateFailSafe o e.FailSafeCycles ->
             let next = Lifecycle.activated o now e
             Reply.Value(next.Value, true), L1Change.Put next
@@ -95,7 +99,7 @@ module Flight =
         | ValueNone ->
             match run.Default with
             | ValueSome d when Lifecycle.canActivateFailSafe o 0 ->
-                Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now run.StartedAt d)
+                Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now run.StartedAt run.Sequence d)
             | _ -> Reply.Error error, L1Change.Keep
 
     /// Fold the outcome of a run into the reply and the L1 change. `jitter` is the shell's draw.
@@ -106,7 +110,7 @@ module Flight =
         match outcome with
         | Outcome.Succeeded v ->
             { Reply = Reply.Value(v, false)
-              Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt v)
+              Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt run.Sequence v)
               KeepFactoryRunning = false }
         | Outcome.Failed e -> failed e false
         // Every waiter has gone: nobody to serve, so no fail-safe activation either.
@@ -122,4 +126,4 @@ module Flight =
     /// A timed-out factory that later succeeded: the entry to write (the shell writes it only
     /// if it supersedes what L1 holds by then).
     let completedInBackground (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) : Entry =
-        Lifecycle.written o now jitter run.StartedAt value
+        Lifecycle.written o now jitter run.StartedAt run.Sequence value

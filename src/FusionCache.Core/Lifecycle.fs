@@ -23,8 +23,8 @@ type Remote =
 /// The transitions of an entry: every way an entry is born, changes or dies.
 module Lifecycle =
     /// A fresh entry written at `now` (SEMANTICS §1). `jitter` is drawn by the shell in
-    /// [0, JitterMaxDuration); `timestamp` is when the value was produced.
-    let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (value: obj) : Entry =
+    /// [0, JitterMaxDuration); `timestamp` and `sequence` say when the value was produced.
+    let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (sequence: int64) (value: obj) : Entry =
         let duration = o.Duration.Ticks
         let logical = Ticks.add (Ticks.add now duration) jitter
         let physical =
@@ -38,6 +38,7 @@ module Lifecycle =
             | _ -> Ticks.Never
         { Value = value
           Timestamp = timestamp
+          Sequence = sequence
           LogicalExpiry = logical
           PhysicalExpiry = physical
           EagerRefreshAt = eager
@@ -60,11 +61,12 @@ module Lifecycle =
             FailSafeCycles = fallback.FailSafeCycles + 1 }
 
     /// The entry a caller-given fail-safe default becomes when there is no stale entry: stale,
-    /// valid for the throttle duration, one cycle, produced at `timestamp`.
-    let defaulted (o: EntryOptions) (now: int64) (timestamp: int64) (value: obj) : Entry =
+    /// valid for the throttle duration, one cycle, produced at `timestamp` / `sequence`.
+    let defaulted (o: EntryOptions) (now: int64) (timestamp: int64) (sequence: int64) (value: obj) : Entry =
         let logical = Ticks.add now o.FailSafeThrottleDuration.Ticks
         { Value = value
           Timestamp = timestamp
+          Sequence = sequence
           LogicalExpiry = logical
           PhysicalExpiry = max logical (Ticks.add now o.FailSafeMaxDuration.Ticks)
           EagerRefreshAt = Ticks.Never
@@ -78,12 +80,14 @@ module Lifecycle =
         elif now >= e.LogicalExpiry then L1Change.Keep
         else L1Change.Put { e with LogicalExpiry = now; EagerRefreshAt = Ticks.Never }
 
-    /// Invariant 8: `incoming` may replace `current` only if it is not older. Ties go to the
-    /// later write, so a re-store of the same value (fail-safe activation) always lands.
+    /// Invariant 8: `incoming` may replace `current` only if it is not older, by timestamp and
+    /// then by sequence. A re-store of the same write (fail-safe activation) is equal, so it lands.
     let supersedes (current: Entry voption) (incoming: Entry) : bool =
         match current with
         | ValueNone -> true
-        | ValueSome c -> incoming.Timestamp >= c.Timestamp
+        | ValueSome c ->
+            incoming.Timestamp > c.Timestamp
+            || (incoming.Timestamp = c.Timestamp && incoming.Sequence >= c.Sequence)
 
     /// What a remote notification does to this node's copy: lazy invalidation, never a re-read.
     let applyRemote (now: int64) (current: Entry voption) (n: Remote) : L1Change =

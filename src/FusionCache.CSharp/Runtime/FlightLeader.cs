@@ -19,7 +19,7 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         Reply reply;
         try
         {
-            var plan = Core.Flight.plan(options, clock.Now, refresh, memory.Get(key), fallbackDefault);
+            var plan = Core.Flight.plan(options, clock.Now, clock.NextSequence(), refresh, memory.Get(key), fallbackDefault);
             reply = plan switch
             {
                 FlightPlan.Answer answer => answer.Reply,
