@@ -60,6 +60,14 @@ let apply key (change: L1Change) node =
         if Lifecycle.supersedes (entryOf key node) entry then { node with Entries = Map.add key entry node.Entries }
         else node
     | L1Change.Drop -> { node with Entries = Map.remove key node.Entries }
+    | L1Change.ExpireAt at ->
+        match entryOf key node with
+        | ValueSome e ->
+            match Lifecycle.expire at e with
+            | L1Change.Put entry -> { node with Entries = Map.add key entry node.Entries }
+            | L1Change.Drop -> { node with Entries = Map.remove key node.Entries }
+            | _ -> node
+        | ValueNone -> node
     | L1Change.Keep -> node
 
 let private toAnswer (reply: Reply) =
@@ -85,8 +93,12 @@ let private fly key refresh source (dflt: int option) node =
     let o = node.Options
     let d = match dflt with Some v -> ValueSome(box v) | None -> ValueNone
     let node = { node with Sequence = node.Sequence + 1L }
-    match Flight.plan o node.Now node.Sequence refresh (entryOf key node) d with
-    | FlightPlan.Answer reply -> toAnswer reply, node
+    let request =
+        { Options = o; Now = node.Now; Sequence = node.Sequence; Refresh = refresh
+          Current = entryOf key node; Default = d; HasDistributed = false }
+    match Flight.plan request with
+    | FlightPlan.Answer(reply, change) -> toAnswer reply, apply key change node
+    | FlightPlan.ReadDistributed _ -> failwith "the one-node model has no distributed level"
     | FlightPlan.RunFactory run ->
         let outcome, later = outcomeOf run source
         let s = Flight.settle o node.Now (jitter o) run outcome
@@ -131,6 +143,6 @@ let step (op: Op) (node: Node) : Answer * Node =
     | CompleteBackground ->
         match node.Pending with
         | (key, run, v) :: rest ->
-            let entry = Flight.completedInBackground o node.Now (jitter o) run (box v)
-            Done, apply key (L1Change.Put entry) { node with Pending = rest }
+            let settlement = Flight.completedInBackground o node.Now (jitter o) run (box v)
+            Done, apply key settlement.Change { node with Pending = rest }
         | [] -> Done, node

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Fusion.Core;
+using Fusion.Distributed;
 using Fusion.Runtime;
 using LanguageExt;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,8 @@ using Microsoft.FSharp.Core;
 namespace Fusion;
 
 /// <summary>
-/// A hybrid cache: a bounded in-memory level with single flight, fail-safe and factory timeouts.
+/// A hybrid cache: a bounded in-memory level (L1) with single flight, fail-safe and factory timeouts,
+/// and optionally Redis as a distributed level (L2) with notifications between nodes.
 /// Build it with <see cref="FusionCacheBuilder"/>. Every method is thread-safe. Run-time failures come
 /// back as <c>Left(Err)</c>; only programmer errors (a null or empty key, a null factory) throw.
 /// </summary>
@@ -20,17 +22,21 @@ public sealed class FusionCache : IDisposable
     private readonly FlightLeader _leader;
     private readonly Clock _clock;
     private readonly EntryOptions _defaults;
-    private readonly ILogger _logger;
+    private readonly DistributedLevel? _distributed;
     private volatile bool _disposed;
 
-    internal FusionCache(int capacity, EntryOptions defaults, TimeProvider time, ILogger logger)
+    internal FusionCache(int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
+        Func<MemoryLevel, Clock, Guid, DistributedLevel>? distributed = null)
     {
         _memory = new MemoryLevel(capacity);
         _clock = new Clock(time);
         _defaults = defaults;
-        _logger = logger;
-        _leader = new FlightLeader(_memory, _flights, _clock, logger);
+        _distributed = distributed?.Invoke(_memory, _clock, InstanceId);
+        _leader = new FlightLeader(_memory, _flights, _clock, _distributed, logger);
     }
+
+    /// <summary>This node's id in backplane messages (a node ignores its own).</summary>
+    public Guid InstanceId { get; } = Guid.NewGuid();
 
     /// <summary>The cache-wide default entry options.</summary>
     public EntryOptions DefaultEntryOptions => _defaults;
@@ -39,6 +45,7 @@ public sealed class FusionCache : IDisposable
     public int Capacity => _memory.Capacity;
 
     internal MemoryLevel Memory => _memory;
+    internal DistributedLevel? Distributed => _distributed;
     internal int InFlightCount => _flights.Count;
 
     /// <summary>
@@ -78,50 +85,78 @@ public sealed class FusionCache : IDisposable
         return Miss(key, factory, failSafeDefaultValue, options, cancellationToken, hit, refreshDue);
     }
 
-    /// <summary>Writes a fresh value under the key.</summary>
+    /// <summary>Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured).
+    /// Completes once L2 has it, unless L2 operations run in the background; an L2 failure is queued for
+    /// recovery, never thrown.</summary>
     public ValueTask Set<T>(string key, T value, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckKey(key);
         if (value is null) Throw.NullArgument(nameof(value));
         var o = Resolve(options);
-        var now = _clock.Now;
-        _memory.PutIfSupersedes(key, Lifecycle.written(o, now, _clock.Jitter(o), now, _clock.NextSequence(), value));
-        return ValueTask.CompletedTask;
+        return Run<T>(key, Commands.set(o, _clock.Now, _clock.Jitter(o), _clock.NextSequence(), _distributed is not null, value), o);
     }
 
     /// <summary>The key's value if it is fresh (or stale, with <see cref="FusionCacheEntryOptions.AllowStaleOnReadOnly"/>)
-    /// and of type <typeparamref name="T"/>; never runs a factory.</summary>
+    /// and of type <typeparamref name="T"/>; never runs a factory. On an L1 miss it reads L2 when configured.</summary>
     public ValueTask<Option<T>> TryGet<T>(string key, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckKey(key);
-        if (!_memory.TryGet(key, out var entry)) return new(Option<T>.None);
-        // A value served by fail-safe counts as stale here too: only AllowStaleOnReadOnly returns it.
-        var state = EntryModule.classifyFor(false, _clock.Now, entry);
-        if (state.IsDead) { _memory.RemoveIfSame(key, entry); return new(Option<T>.None); }
-        if (state.IsStale && !Resolve(options).AllowStaleOnReadOnly) return new(Option<T>.None);
-        return new(entry.Value is T v ? Option<T>.Some(v) : Option<T>.None);
+        var o = Resolve(options);
+        if (_memory.TryGet(key, out var entry))
+        {
+            // A value served by fail-safe counts as stale here too: only AllowStaleOnReadOnly returns it.
+            var state = EntryModule.classifyFor(false, _clock.Now, entry);
+            if (state.IsDead) _memory.RemoveIfSame(key, entry);
+            else if (!state.IsStale || o.AllowStaleOnReadOnly) return new(entry.Value is T v ? Option<T>.Some(v) : Option<T>.None);
+        }
+        if (_distributed is null || o.SkipDistributedCacheRead) return new(Option<T>.None);
+        return TryGetDistributed<T>(key, o);
     }
 
-    /// <summary>Deletes the key; it is no longer a fail-safe fallback either.</summary>
-    public ValueTask Remove(string key, CancellationToken cancellationToken = default)
+    private async ValueTask<Option<T>> TryGetDistributed<T>(string key, EntryOptions o)
     {
-        CheckKey(key);
-        _memory.Remove(key);
-        return ValueTask.CompletedTask;
-    }
-
-    /// <summary>Makes the key's entry stale: the next read runs the factory, and the old value stays
-    /// a fail-safe fallback until its physical expiry.</summary>
-    public ValueTask Expire(string key, CancellationToken cancellationToken = default)
-    {
-        CheckKey(key);
+        var found = await _distributed!.Read<T>(key, o.DistributedCacheSoftTimeout, o.DistributedCacheHardTimeout).ConfigureAwait(false);
+        if (found.IsNone) return Option<T>.None;
         var now = _clock.Now;
-        _memory.Update(key, current => Lifecycle.expire(now, current));
-        return ValueTask.CompletedTask;
+        var entry = Lifecycle.fromDistributed(o, now, found.Value);
+        var state = EntryModule.classifyFor(false, now, entry);
+        if (state.IsDead || (state.IsStale && !o.AllowStaleOnReadOnly)) return Option<T>.None;
+        _memory.PutIfSupersedes(key, entry);
+        return entry.Value is T v ? Option<T>.Some(v) : Option<T>.None;
     }
 
-    /// <summary>Stops accepting calls. Flights already running finish on their own.</summary>
-    public void Dispose() => _disposed = true;
+    /// <summary>Deletes the key (from L2 too, and tells the other nodes); it is no longer a fail-safe fallback either.</summary>
+    public ValueTask Remove(string key, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        CheckKey(key);
+        var o = Resolve(options);
+        return Run<object>(key, Commands.remove(o, _clock.Now, _distributed is not null), o);
+    }
+
+    /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value
+    /// stays a fail-safe fallback until its physical expiry.</summary>
+    public ValueTask Expire(string key, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        CheckKey(key);
+        var o = Resolve(options);
+        return Run<object>(key, Commands.expire(o, _clock.Now, _distributed is not null), o);
+    }
+
+    /// <summary>Applies a command's effects: L1 now, L2 and the notification as the options say.</summary>
+    private ValueTask Run<T>(string key, Effects effects, EntryOptions o)
+    {
+        _memory.Apply(key, effects.Change);
+        if (_distributed is null) return ValueTask.CompletedTask;
+        return new ValueTask(_distributed.Write<T>(key, effects.Distributed, effects.Notify, o));
+    }
+
+    /// <summary>Stops accepting calls and closes the distributed level (its connection, if the cache opened it).
+    /// Flights already running finish on their own.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _distributed?.Dispose();
+    }
 
     // The hit path: a lookup, a pure classification and a typed read; no allocation.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,6 +1,8 @@
 using Fusion.Core;
+using Fusion.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
 
 namespace Fusion;
 
@@ -22,6 +24,12 @@ public sealed class FusionCacheBuilder
     private EntryOptions _defaults = EntryOptionsModule.Default;
     private TimeProvider _time = TimeProvider.System;
     private ILogger _logger = NullLogger.Instance;
+    private Func<(IConnectionMultiplexer Connection, bool Owned)>? _redis;
+    private string _cacheName = "fusion";
+    private IFusionSerializer _serializer = new JsonFusionSerializer();
+    private TimeSpan _circuitBreak = TimeSpan.Zero;
+    private int _recoveryCapacity = 10_000;
+    private TimeSpan _recoveryDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>The most entries L1 holds, at least 3 (W-TinyLFU splits it into a window and two
     /// segments); beyond it W-TinyLFU evicts.</summary><value>Default 1000.</value>
@@ -85,6 +93,78 @@ public sealed class FusionCacheBuilder
         return this;
     }
 
-    /// <summary>Builds the cache.</summary>
-    public FusionCache Build() => new(_capacity, _defaults, _time, _logger);
+    /// <summary>
+    /// Adds Redis as the distributed level (L2) and its pub/sub channel as the backplane. The cache
+    /// connects when built and works on L1 alone while Redis is unreachable (it reconnects by itself).
+    /// </summary>
+    /// <param name="connectionString">A StackExchange.Redis configuration string; <c>abortConnect=false</c> is forced.</param>
+    /// <param name="cacheName">Prefix of the L2 keys and name of the channel; nodes sharing data use the same one.</param>
+    /// <param name="backgroundWrites">L2 writes are fire-and-forget by default (<c>AllowBackgroundDistributedCacheOperations</c>).</param>
+    public FusionCacheBuilder WithRedis(string connectionString, string cacheName = "fusion", bool backgroundWrites = false)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString)) throw new ArgumentException("The Redis connection string must not be empty.", nameof(connectionString));
+        var configuration = ConfigurationOptions.Parse(connectionString); // throws on a malformed string, naming it
+        configuration.AbortOnConnectFail = false;
+        return WithRedis(() => (ConnectionMultiplexer.Connect(configuration), true), cacheName, backgroundWrites);
+    }
+
+    /// <summary>As <see cref="WithRedis(string, string, bool)"/>, on a connection you own (the cache does not dispose it).</summary>
+    public FusionCacheBuilder WithRedis(IConnectionMultiplexer connection, string cacheName = "fusion", bool backgroundWrites = false)
+    {
+        if (connection is null) Throw.NullArgument(nameof(connection));
+        return WithRedis(() => (connection, false), cacheName, backgroundWrites);
+    }
+
+    private FusionCacheBuilder WithRedis(Func<(IConnectionMultiplexer, bool)> connect, string cacheName, bool backgroundWrites)
+    {
+        if (string.IsNullOrWhiteSpace(cacheName) || cacheName.Contains(' '))
+            throw new ArgumentException($"cacheName = '{cacheName}' is invalid: it must be a non-empty name without spaces.", nameof(cacheName));
+        _redis = connect;
+        _cacheName = cacheName;
+        if (backgroundWrites) WithDefaultEntryOptions(new FusionCacheEntryOptions { AllowBackgroundDistributedCacheOperations = true });
+        return this;
+    }
+
+    /// <summary>How values are turned into L2 bytes.</summary><value>Default <see cref="JsonFusionSerializer"/> (System.Text.Json).</value>
+    public FusionCacheBuilder WithSerializer(IFusionSerializer serializer)
+    {
+        if (serializer is null) Throw.NullArgument(nameof(serializer));
+        _serializer = serializer;
+        return this;
+    }
+
+    /// <summary>After an L2 error, skip L2 for this long (reads are misses, writes are queued).</summary><value>Default zero: off.</value>
+    public FusionCacheBuilder WithCircuitBreaker(TimeSpan breakDuration)
+    {
+        Throw.IfInvalid(OptionRules.duration(nameof(breakDuration), breakDuration), nameof(breakDuration), breakDuration);
+        _circuitBreak = breakDuration;
+        return this;
+    }
+
+    /// <summary>The auto-recovery queue: how many keys' failed L2 operations it keeps (the oldest is dropped
+    /// beyond), and how often it retries while Redis is reachable.</summary>
+    /// <value>Default 10,000 keys, every 1 s.</value>
+    public FusionCacheBuilder WithAutoRecovery(int maxItems = 10_000, TimeSpan? delay = null)
+    {
+        Throw.IfInvalid(maxItems < 1 ? $"maxItems = {maxItems} is invalid: it must be at least 1" : null, nameof(maxItems), maxItems);
+        var d = delay ?? _recoveryDelay;
+        Throw.IfInvalid(OptionRules.timeout(nameof(delay), d), nameof(delay), d);
+        _recoveryCapacity = maxItems;
+        _recoveryDelay = d;
+        return this;
+    }
+
+    /// <summary>Builds the cache (and connects to Redis when configured; an unreachable Redis is not an error).</summary>
+    public FusionCache Build()
+    {
+        if (_redis is null) return new(_capacity, _defaults, _time, _logger);
+        var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay);
+        var connect = _redis;
+        var logger = _logger;
+        return new(_capacity, _defaults, _time, _logger, (memory, clock, id) =>
+        {
+            var (connection, owned) = connect();
+            return new DistributedLevel(connection, owned, settings, id, memory, clock, logger);
+        });
+    }
 }

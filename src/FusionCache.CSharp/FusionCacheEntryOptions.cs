@@ -12,7 +12,9 @@ namespace Fusion;
 public sealed class FusionCacheEntryOptions
 {
     private TimeSpan? _duration, _failSafeMaxDuration, _failSafeThrottleDuration, _softTimeout, _hardTimeout, _jitter;
+    private TimeSpan? _distributedDuration, _distributedSoftTimeout, _distributedHardTimeout;
     private bool? _failSafe, _backgroundCompletion, _staleOnReadOnly;
+    private bool? _backgroundDistributed, _backgroundBackplane, _skipDistributedRead, _skipDistributedWrite, _skipBackplane;
     private int? _maxCycles;
     private double? _eagerRefresh;
     private bool _eagerRefreshSet;
@@ -60,6 +62,34 @@ public sealed class FusionCacheEntryOptions
     /// <summary><c>TryGet</c> may return a stale (fallback) value.</summary><value>Default false.</value>
     public bool AllowStaleOnReadOnly { get => _staleOnReadOnly ?? false; init => _staleOnReadOnly = value; }
 
+    /// <summary>Logical lifetime in L2; null means the same as <see cref="Duration"/>.</summary><value>Default null.</value>
+    public TimeSpan? DistributedCacheDuration
+    {
+        get => _distributedDuration;
+        init => _distributedDuration = value is TimeSpan d ? Check(OptionRules.duration(nameof(DistributedCacheDuration), d), nameof(DistributedCacheDuration), d) : null;
+    }
+
+    /// <summary>Past it an L2 operation is abandoned, when a fallback exists (a read is then a miss).</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
+    public TimeSpan DistributedCacheSoftTimeout { get => _distributedSoftTimeout ?? Timeout.InfiniteTimeSpan; init => _distributedSoftTimeout = Check(OptionRules.timeout(nameof(DistributedCacheSoftTimeout), value), nameof(DistributedCacheSoftTimeout), value); }
+
+    /// <summary>Past it an L2 operation is abandoned (a read is a miss, a write is queued for recovery).</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
+    public TimeSpan DistributedCacheHardTimeout { get => _distributedHardTimeout ?? Timeout.InfiniteTimeSpan; init => _distributedHardTimeout = Check(OptionRules.timeout(nameof(DistributedCacheHardTimeout), value), nameof(DistributedCacheHardTimeout), value); }
+
+    /// <summary>L2 writes are fire-and-forget: callers do not wait for them.</summary><value>Default false (or the <c>backgroundWrites</c> given to <c>WithRedis</c>).</value>
+    public bool AllowBackgroundDistributedCacheOperations { get => _backgroundDistributed ?? false; init => _backgroundDistributed = value; }
+
+    /// <summary>Backplane publishes are fire-and-forget.</summary><value>Default true.</value>
+    public bool AllowBackgroundBackplaneOperations { get => _backgroundBackplane ?? true; init => _backgroundBackplane = value; }
+
+    /// <summary>Do not read L2 for this call.</summary><value>Default false.</value>
+    public bool SkipDistributedCacheRead { get => _skipDistributedRead ?? false; init => _skipDistributedRead = value; }
+
+    /// <summary>Do not write L2 for this call.</summary><value>Default false.</value>
+    public bool SkipDistributedCacheWrite { get => _skipDistributedWrite ?? false; init => _skipDistributedWrite = value; }
+
+    /// <summary>Do not notify other nodes of this call's writes.</summary><value>Default false.</value>
+    public bool SkipBackplaneNotifications { get => _skipBackplane ?? false; init => _skipBackplane = value; }
+
     private static TV Check<TV>(string? message, string name, TV value) where TV : notnull
     {
         Throw.IfInvalid(message, name, value);
@@ -85,7 +115,15 @@ public sealed class FusionCacheEntryOptions
             _backgroundCompletion ?? defaults.AllowTimedOutFactoryBackgroundCompletion,
             _eagerRefreshSet ? ToValueOption(_eagerRefresh) : defaults.EagerRefreshThreshold,
             _jitter ?? defaults.JitterMaxDuration,
-            _staleOnReadOnly ?? defaults.AllowStaleOnReadOnly);
+            _staleOnReadOnly ?? defaults.AllowStaleOnReadOnly,
+            _distributedDuration is TimeSpan d ? FSharpValueOption<TimeSpan>.NewValueSome(d) : defaults.DistributedCacheDuration,
+            _distributedSoftTimeout ?? defaults.DistributedCacheSoftTimeout,
+            _distributedHardTimeout ?? defaults.DistributedCacheHardTimeout,
+            _backgroundDistributed ?? defaults.AllowBackgroundDistributedCacheOperations,
+            _backgroundBackplane ?? defaults.AllowBackgroundBackplaneOperations,
+            _skipDistributedRead ?? defaults.SkipDistributedCacheRead,
+            _skipDistributedWrite ?? defaults.SkipDistributedCacheWrite,
+            _skipBackplane ?? defaults.SkipBackplaneNotifications);
         _resolved = new Resolved(defaults, options); // a benign race: both writers compute the same
         return options;
     }

@@ -28,7 +28,23 @@ type EntryOptions =
       /// Random extra logical lifetime in [0, JitterMaxDuration). Default 0.
       JitterMaxDuration: TimeSpan
       /// `TryGet` may return a stale (fallback) value. Default false.
-      AllowStaleOnReadOnly: bool }
+      AllowStaleOnReadOnly: bool
+      /// L2 logical lifetime; `ValueNone` means the same as Duration. Default none.
+      DistributedCacheDuration: TimeSpan voption
+      /// Past it an L2 operation is abandoned when a fallback exists. Default infinite.
+      DistributedCacheSoftTimeout: TimeSpan
+      /// Past it an L2 operation is abandoned (a read is a miss). Default infinite.
+      DistributedCacheHardTimeout: TimeSpan
+      /// L2 writes are fire-and-forget: callers do not wait for them. Default false.
+      AllowBackgroundDistributedCacheOperations: bool
+      /// Backplane publishes are fire-and-forget. Default true.
+      AllowBackgroundBackplaneOperations: bool
+      /// Do not read L2 for this call. Default false.
+      SkipDistributedCacheRead: bool
+      /// Do not write L2 for this call. Default false.
+      SkipDistributedCacheWrite: bool
+      /// Do not tell other nodes about this call's writes. Default false.
+      SkipBackplaneNotifications: bool }
 
 /// The rules for each option, one function per kind of value: each returns null when the value
 /// is valid, else a message that names the option and the value.
@@ -69,7 +85,21 @@ module EntryOptions =
           AllowTimedOutFactoryBackgroundCompletion = true
           EagerRefreshThreshold = ValueNone
           JitterMaxDuration = TimeSpan.Zero
-          AllowStaleOnReadOnly = false }
+          AllowStaleOnReadOnly = false
+          DistributedCacheDuration = ValueNone
+          DistributedCacheSoftTimeout = Timeout.InfiniteTimeSpan
+          DistributedCacheHardTimeout = Timeout.InfiniteTimeSpan
+          AllowBackgroundDistributedCacheOperations = false
+          AllowBackgroundBackplaneOperations = true
+          SkipDistributedCacheRead = false
+          SkipDistributedCacheWrite = false
+          SkipBackplaneNotifications = false }
+
+    /// The L2 logical lifetime: DistributedCacheDuration, or Duration when it is not set.
+    let distributedDuration (o: EntryOptions) : TimeSpan =
+        match o.DistributedCacheDuration with
+        | ValueSome d -> d
+        | ValueNone -> o.Duration
 
     /// Every problem with `o`, one message per invalid option; empty when `o` is valid.
     let validate (o: EntryOptions) : string array =
@@ -82,5 +112,10 @@ module EntryOptions =
            (match o.EagerRefreshThreshold with
             | ValueSome t -> OptionRules.threshold (nameof o.EagerRefreshThreshold) t
             | ValueNone -> null)
-           OptionRules.duration (nameof o.JitterMaxDuration) o.JitterMaxDuration |]
+           OptionRules.duration (nameof o.JitterMaxDuration) o.JitterMaxDuration
+           (match o.DistributedCacheDuration with
+            | ValueSome d -> OptionRules.duration (nameof o.DistributedCacheDuration) d
+            | ValueNone -> null)
+           OptionRules.timeout (nameof o.DistributedCacheSoftTimeout) o.DistributedCacheSoftTimeout
+           OptionRules.timeout (nameof o.DistributedCacheHardTimeout) o.DistributedCacheHardTimeout |]
         |> Array.choose (fun m -> match m with null -> None | m -> Some m)

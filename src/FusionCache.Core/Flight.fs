@@ -9,6 +9,22 @@ type Reply =
     | Value of Payload: obj * IsStale: bool
     | Error of Reason: Fusion.Err
 
+/// What a flight's leader was asked for.
+[<NoComparison; ReferenceEquality>]
+type FlightRequest =
+    { Options: EntryOptions
+      Now: int64
+      /// The node's next write sequence: the result's sequence.
+      Sequence: int64
+      /// An eager refresh: it runs even while the entry is valid.
+      Refresh: bool
+      /// L1's entry for the key.
+      Current: Entry voption
+      /// The caller-given fail-safe default value.
+      Default: obj voption
+      /// Whether the cache has a distributed level.
+      HasDistributed: bool }
+
 /// How the factory is to be run by the flight's leader.
 [<NoComparison; ReferenceEquality>]
 type FactoryRun =
@@ -23,13 +39,19 @@ type FactoryRun =
       /// Past it, return the fallback; `Timeout.InfiniteTimeSpan` when it does not apply.
       SoftTimeout: TimeSpan
       /// Past it, return the fallback or a timeout error; `Timeout.InfiniteTimeSpan` for none.
-      HardTimeout: TimeSpan }
+      HardTimeout: TimeSpan
+      /// Whether the result goes to L2 and the backplane too.
+      HasDistributed: bool
+      /// An eager refresh.
+      Refresh: bool }
 
-/// The leader's first step.
+/// The leader's next step.
 [<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
 type FlightPlan =
-    /// L1 turned fresh while the caller queued (an earlier flight finished): answer, no factory.
-    | Answer of Reply: Reply
+    /// A valid value is at hand (L1 turned fresh meanwhile, or L2 had it): answer, no factory.
+    | Answer of Reply: Reply * Change: L1Change
+    /// Read L2 first (within these timeouts), then call `Flight.afterDistributedRead`.
+    | ReadDistributed of Run: FactoryRun * SoftTimeout: TimeSpan * HardTimeout: TimeSpan
     | RunFactory of Run: FactoryRun
 
 /// How a factory run ended, as the shell observed it.
@@ -42,12 +64,14 @@ type Outcome =
     | HardTimedOut
     | Cancelled
 
-/// What the leader does with an outcome: reply to every waiter, change L1, and whether a timed-out
-/// factory keeps running for a background completion.
+/// What the leader does with an outcome: reply to every waiter, change L1 and L2, tell the other
+/// nodes, and whether a timed-out factory keeps running for a background completion.
 [<NoComparison; ReferenceEquality>]
 type Settlement =
     { Reply: Reply
       Change: L1Change
+      Distributed: L2Change
+      Notify: Remote voption
       KeepFactoryRunning: bool }
 
 /// The decisions of one single flight (SEMANTICS §3, steps 2–6).
@@ -65,30 +89,61 @@ module Flight =
             | Stale | Dead -> ValueNone
         | ValueNone -> ValueNone
 
-    /// What the leader does first, given L1's entry now and the caller's fail-safe default.
-    /// `sequence` is the node's next write sequence. `refresh` is true for an eager refresh,
-    /// which runs even while the entry is valid.
-    let plan (o: EntryOptions) (now: int64) (sequence: int64) (refresh: bool) (current: Entry voption) (fallbackDefault: obj voption) : FlightPlan =
-        match current with
-        | ValueSome e when not refresh && Entry.classifyFor o.IsFailSafeEnabled now e = Fresh ->
-            FlightPlan.Answer(Reply.Value(e.Value, e.IsStale))
-        | _ ->
-            let fallback = fallbackOf o now current
-            let cycles = match fallback with ValueSome e -> e.FailSafeCycles | ValueNone -> 0
-            let hasFallback = fallback.IsSome || (o.IsFailSafeEnabled && fallbackDefault.IsSome)
-            let soft =
-                if hasFallback && Lifecycle.canActivateFailSafe o cycles then o.FactorySoftTimeout
-                else noTimeout
-            FlightPlan.RunFactory
-                { StartedAt = now
-                  Sequence = sequence
-                  Fallback = fallback
-                  Default = (if o.IsFailSafeEnabled then fallbackDefault else ValueNone)
-                  SoftTimeout = soft
-                  HardTimeout = o.FactoryHardTimeout }
+    /// Whether a run can end in a fail-safe activation: the condition for soft timeouts.
+    let private canFallBack (o: EntryOptions) (fallback: Entry voption) (fallbackDefault: obj voption) =
+        match fallback with
+        | ValueSome e -> Lifecycle.canActivateFailSafe o e.FailSafeCycles
+        | ValueNone -> fallbackDefault.IsSome && Lifecycle.canActivateFailSafe o 0
 
-    /// A failure (error, timeout, cancellation) answered by the fallback when one may be served:
-    /// a still-valid entry as it is; else a fail-safe activation; else the error.
+    let private softIf (applies: bool) (timeout: TimeSpan) = if applies then timeout else noTimeout
+
+    let private runWith (o: EntryOptions) (run: FactoryRun) (fallback: Entry voption) =
+        { run with
+            Fallback = fallback
+            SoftTimeout = softIf (canFallBack o fallback run.Default) o.FactorySoftTimeout }
+
+    /// What the leader does first.
+    let plan (r: FlightRequest) : FlightPlan =
+        let o = r.Options
+        match r.Current with
+        | ValueSome e when not r.Refresh && Entry.classifyFor o.IsFailSafeEnabled r.Now e = Fresh ->
+            FlightPlan.Answer(Reply.Value(e.Value, e.IsStale), L1Change.Keep)
+        | _ ->
+            let run =
+                runWith o
+                    { StartedAt = r.Now
+                      Sequence = r.Sequence
+                      Fallback = ValueNone
+                      Default = (if o.IsFailSafeEnabled then r.Default else ValueNone)
+                      SoftTimeout = noTimeout
+                      HardTimeout = o.FactoryHardTimeout
+                      HasDistributed = r.HasDistributed
+                      Refresh = r.Refresh }
+                    (fallbackOf o r.Now r.Current)
+            if r.HasDistributed && not o.SkipDistributedCacheRead then
+                let soft = softIf (canFallBack o run.Fallback run.Default) o.DistributedCacheSoftTimeout
+                FlightPlan.ReadDistributed(run, soft, o.DistributedCacheHardTimeout)
+            else
+                FlightPlan.RunFactory run
+
+    /// After the L2 read (`ValueNone` for a miss, an error or a timeout): a valid L2 value is the
+    /// answer (a refresh takes it only if it is newer than the value it refreshes); otherwise the
+    /// factory runs, falling back on the newer of L1's and L2's stale values.
+    let afterDistributedRead (o: EntryOptions) (now: int64) (run: FactoryRun) (distributed: Entry voption) : FlightPlan =
+        match distributed with
+        | ValueSome d when Entry.classifyFor o.IsFailSafeEnabled now d <> Stale && Entry.classify now d <> Dead
+                           && (not run.Refresh || run.Fallback |> ValueOption.forall (fun f -> d.Timestamp > f.Timestamp)) ->
+            FlightPlan.Answer(Reply.Value(d.Value, d.IsStale), L1Change.Put(Lifecycle.fromDistributed o now d))
+        | ValueSome d when o.IsFailSafeEnabled && Entry.classify now d = Stale ->
+            let newer =
+                match run.Fallback with
+                | ValueSome f when not (Lifecycle.supersedes (ValueSome f) d) -> run.Fallback
+                | _ -> ValueSome(Lifecycle.fromDistributed o now d)
+            FlightPlan.RunFactory(runWith o run newer)
+        | _ -> FlightPlan.RunFactory run
+
+    /// A failure (error, timeout) answered by the fallback when one may be served: a still-valid
+    /// entry as it is; else a fail-safe activation; else the error.
     let private failOver (o: EntryOptions) (now: int64) (run: FactoryRun) (error: Fusion.Err) : Reply * L1Change =
         match run.Fallback with
         | ValueSome e when now < e.LogicalExpiry -> Reply.Value(e.Value, e.IsStale), L1Change.Keep
@@ -102,28 +157,45 @@ module Flight =
                 Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now run.StartedAt run.Sequence d)
             | _ -> Reply.Error error, L1Change.Keep
 
-    /// Fold the outcome of a run into the reply and the L1 change. `jitter` is the shell's draw.
+    /// The effects of a factory success beyond L1: the L2 write and the notification, as the options allow.
+    let private distributedEffects (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) =
+        let l2 =
+            if run.HasDistributed && not o.SkipDistributedCacheWrite then
+                L2Change.Put(Lifecycle.writtenDistributed o now jitter run.StartedAt run.Sequence value)
+            else L2Change.Keep
+        let notify =
+            if run.HasDistributed && not o.SkipBackplaneNotifications then ValueSome(Remote.Set run.StartedAt)
+            else ValueNone
+        l2, notify
+
+    /// Fold the outcome of a run into the reply and the changes. `jitter` is the shell's draw.
     let settle (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (outcome: Outcome) : Settlement =
         let failed error keepRunning =
             let reply, change = failOver o now run error
-            { Reply = reply; Change = change; KeepFactoryRunning = keepRunning }
+            // A fail-safe activation stays on this node: L2 keeps the last real value.
+            { Reply = reply; Change = change; Distributed = L2Change.Keep; Notify = ValueNone; KeepFactoryRunning = keepRunning }
         match outcome with
         | Outcome.Succeeded v ->
+            let l2, notify = distributedEffects o now jitter run v
             { Reply = Reply.Value(v, false)
               Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt run.Sequence v)
+              Distributed = l2
+              Notify = notify
               KeepFactoryRunning = false }
         | Outcome.Failed e -> failed e false
         // Every waiter has gone: nobody to serve, so no fail-safe activation either.
         | Outcome.Cancelled ->
             { Reply = Reply.Error(Fusion.Err.Cancelled "every caller gave up and the factory was cancelled")
               Change = L1Change.Keep
+              Distributed = L2Change.Keep
+              Notify = ValueNone
               KeepFactoryRunning = false }
         | Outcome.SoftTimedOut ->
             failed (Fusion.Err.FactoryTimedOut o.FactorySoftTimeout) o.AllowTimedOutFactoryBackgroundCompletion
         | Outcome.HardTimedOut ->
             failed (Fusion.Err.FactoryTimedOut o.FactoryHardTimeout) o.AllowTimedOutFactoryBackgroundCompletion
 
-    /// A timed-out factory that later succeeded: the entry to write (the shell writes it only
-    /// if it supersedes what L1 holds by then).
-    let completedInBackground (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) : Entry =
-        Lifecycle.written o now jitter run.StartedAt run.Sequence value
+    /// A timed-out factory that later succeeded: the same writes as a success (L1 only if it
+    /// supersedes what L1 holds by then; L2 only if newer there).
+    let completedInBackground (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) : Settlement =
+        settle o now jitter run (Outcome.Succeeded value)

@@ -11,8 +11,22 @@ type L1Change =
     | Put of Entry: Entry
     /// Delete the key.
     | Drop
+    /// Run `Lifecycle.expire` at `At` on whatever entry L1 holds when the shell applies it.
+    | ExpireAt of At: int64
 
-/// A notification about a key from another node (the backplane's messages).
+/// What the shell does to L2 for one key. Every L2 change is guarded by its timestamp in Redis, so
+/// a late or replayed change never undoes a newer one.
+[<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
+type L2Change =
+    | Keep
+    /// Store this entry (its times are L2's: DistributedCacheDuration).
+    | Put of Entry: Entry
+    /// Delete the key, unless L2 holds a value newer than `Timestamp`.
+    | Remove of Timestamp: int64
+    /// Make the key stale at `Timestamp` (its logical expiry becomes at most that instant).
+    | Expire of Timestamp: int64
+
+/// A notification about a key between nodes (the backplane's messages).
 [<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
 type Remote =
     /// A newer value was written at `Timestamp`.
@@ -44,6 +58,19 @@ module Lifecycle =
           EagerRefreshAt = eager
           IsStale = false
           FailSafeCycles = 0 }
+
+    /// The entry L2 stores for a write at `now`: the same write, with L2's logical lifetime.
+    let writtenDistributed (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (sequence: int64) (value: obj) : Entry =
+        written { o with Duration = EntryOptions.distributedDuration o } now jitter timestamp sequence value
+
+    /// An entry read from L2, as L1 keeps it: its remaining lifetime, but never longer in L1 than
+    /// Duration (L1 copies are the ones that can miss a notification).
+    let fromDistributed (o: EntryOptions) (now: int64) (e: Entry) : Entry =
+        let logical = min e.LogicalExpiry (Ticks.add now o.Duration.Ticks)
+        { e with
+            LogicalExpiry = logical
+            PhysicalExpiry = max logical e.PhysicalExpiry
+            EagerRefreshAt = (if e.EagerRefreshAt < logical then e.EagerRefreshAt else Ticks.Never) }
 
     /// Whether `o` may serve a fallback whose entry has had `cycles` activations.
     let canActivateFailSafe (o: EntryOptions) (cycles: int) : bool =
@@ -88,6 +115,11 @@ module Lifecycle =
         | ValueSome c ->
             incoming.Timestamp > c.Timestamp
             || (incoming.Timestamp = c.Timestamp && incoming.Sequence >= c.Sequence)
+
+    /// After a reconnect, a copy older than the disconnect may have missed notifications: it is
+    /// expired (kept as a fallback) so the next read revalidates it against L2.
+    let revalidate (now: int64) (disconnectedAt: int64) (e: Entry) : L1Change =
+        if e.Timestamp < disconnectedAt then expire now e else L1Change.Keep
 
     /// What a remote notification does to this node's copy: lazy invalidation, never a re-read.
     let applyRemote (now: int64) (current: Entry voption) (n: Remote) : L1Change =

@@ -14,12 +14,15 @@ public sealed class FlightDecisionTests
 
     /// <summary>The run the core plans for <paramref name="current"/> (null for no entry); the plan must be to run the factory.</summary>
     private static FactoryRun Run(EntryOptions o, Entry? current, bool refresh = false, FSharpValueOption<object>? fallbackDefault = null) =>
-        Assert.IsType<FlightPlan.RunFactory>(Flight.plan(o, Now, 1, refresh, current is null ? NoEntry : Some(current), fallbackDefault ?? NoDefault)).Run;
+        Assert.IsType<FlightPlan.RunFactory>(Flight.plan(Request(o, refresh, current is null ? NoEntry : Some(current), fallbackDefault ?? NoDefault))).Run;
+
+    private static FlightRequest Request(EntryOptions o, bool refresh, FSharpValueOption<Entry> current, FSharpValueOption<object> fallbackDefault) =>
+        new(o, Now, 1, refresh, current, fallbackDefault, false);
 
     [Fact]
     public void Plan_WhenTheEntryIsFresh_AnswersWithoutTheFactory()
     {
-        var answer = Assert.IsType<FlightPlan.Answer>(Flight.plan(FailSafe(), Now, 1, false, Some(FreshEntry), NoDefault));
+        var answer = Assert.IsType<FlightPlan.Answer>(Flight.plan(Request(FailSafe(), false, Some(FreshEntry), NoDefault)));
 
         var value = Assert.IsType<Reply.Value>(answer.Reply);
         Assert.Equal(("fresh", false), (value.Payload, value.IsStale));
@@ -176,7 +179,8 @@ public sealed class FlightDecisionTests
         var run = Run(o, null);
         var later = Entry("set later", Now + 1, Now + 10 * Second, Now + 10 * Second);
 
-        var entry = Flight.completedInBackground(o, Now + 5 * Second, 0, run, "late");
+        var settlement = Flight.completedInBackground(o, Now + 5 * Second, 0, run, "late");
+        var entry = Assert.IsType<L1Change.Put>(settlement.Change).Entry;
 
         Assert.Equal(Now, entry.Timestamp);
         Assert.False(Lifecycle.supersedes(Some(later), entry));

@@ -126,7 +126,9 @@ public sealed class LifecycleTests
         var d = EntryOptionsModule.Default;
         var bad = new EntryOptions(TimeSpan.FromSeconds(-1), d.IsFailSafeEnabled, d.FailSafeMaxDuration, d.FailSafeThrottleDuration, -3,
             TimeSpan.Zero, d.FactoryHardTimeout, d.AllowTimedOutFactoryBackgroundCompletion,
-            Microsoft.FSharp.Core.FSharpValueOption<double>.NewValueSome(double.NaN), d.JitterMaxDuration, d.AllowStaleOnReadOnly);
+            Microsoft.FSharp.Core.FSharpValueOption<double>.NewValueSome(double.NaN), d.JitterMaxDuration, d.AllowStaleOnReadOnly,
+            d.DistributedCacheDuration, d.DistributedCacheSoftTimeout, d.DistributedCacheHardTimeout, d.AllowBackgroundDistributedCacheOperations,
+            d.AllowBackgroundBackplaneOperations, d.SkipDistributedCacheRead, d.SkipDistributedCacheWrite, d.SkipBackplaneNotifications);
 
         var messages = EntryOptionsModule.validate(bad);
 

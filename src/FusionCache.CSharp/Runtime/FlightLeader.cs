@@ -1,31 +1,46 @@
 using Fusion.Core;
+using Fusion.Distributed;
 using LanguageExt;
 using Microsoft.Extensions.Logging;
+using Microsoft.FSharp.Core;
 
 namespace Fusion.Runtime;
 
 /// <summary>
-/// The effect interpreter of one flight: asks the core for a plan, runs the factory within the plan's
-/// timeouts, folds the outcome through the core, applies the L1 change, and keeps a timed-out
-/// factory running for a background completion when the core says so. It makes no lifecycle decision.
+/// The effect interpreter of one flight: asks the core for a plan, reads L2 and runs the factory as the
+/// plan says, folds the outcome through the core, applies the L1 change, writes L2 and notifies, and
+/// keeps a timed-out factory running for a background completion when the core says so. It makes no
+/// lifecycle decision.
 /// </summary>
-internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
+internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, DistributedLevel? distributed, ILogger logger)
 {
     /// <summary>Runs the flight to its reply; never throws, and always completes and unregisters the flight.</summary>
     public async Task Run<T>(
         string key, Flight flight, Func<FactoryContext<T>, Task<Either<Err, T>>> factory,
-        Microsoft.FSharp.Core.FSharpValueOption<object> fallbackDefault, EntryOptions options, bool refresh)
+        FSharpValueOption<object> fallbackDefault, EntryOptions options, bool refresh)
     {
         Reply reply;
         try
         {
-            var plan = Core.Flight.plan(options, clock.Now, clock.NextSequence(), refresh, memory.Get(key), fallbackDefault);
-            reply = plan switch
+            var plan = Core.Flight.plan(new FlightRequest(
+                options, clock.Now, clock.NextSequence(), refresh, memory.Get(key), fallbackDefault, distributed is not null));
+            if (plan is FlightPlan.ReadDistributed read)
             {
-                FlightPlan.Answer answer => answer.Reply,
-                FlightPlan.RunFactory run => await RunFactory(key, flight, factory, options, run.Run).ConfigureAwait(false),
-                _ => throw new System.Diagnostics.UnreachableException(),
-            };
+                var found = await distributed!.Read<T>(key, read.SoftTimeout, read.HardTimeout).ConfigureAwait(false);
+                plan = Core.Flight.afterDistributedRead(options, clock.Now, read.Run, found);
+            }
+            switch (plan)
+            {
+                case FlightPlan.Answer answer:
+                    memory.Apply(key, answer.Change);
+                    reply = answer.Reply;
+                    break;
+                case FlightPlan.RunFactory run:
+                    reply = await RunFactory(key, flight, factory, options, run.Run).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new System.Diagnostics.UnreachableException();
+            }
         }
         catch (Exception ex)
         {
@@ -44,24 +59,31 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         var observed = FactoryRunner.Observe(factory, new FactoryContext<T>(key, stale, flight.FactoryToken));
         var outcome = await FactoryRunner.Within(observed, run, clock.Time).ConfigureAwait(false);
         var settlement = Core.Flight.settle(options, clock.Now, clock.Jitter(options), run, outcome);
-        memory.Apply(key, settlement.Change);
+        await Apply<T>(key, settlement, options).ConfigureAwait(false);
         if (outcome.IsSoftTimedOut || outcome.IsHardTimedOut)
         {
-            if (settlement.KeepFactoryRunning) _ = CompleteInBackground(key, observed, options, run);
+            if (settlement.KeepFactoryRunning) _ = CompleteInBackground<T>(key, observed, options, run);
             else flight.CancelFactory();
         }
         return settlement.Reply;
     }
 
-    /// <summary>A timed-out factory finished: its success lands only if nothing newer was written meanwhile.</summary>
-    private async Task CompleteInBackground(string key, Task<Outcome> observed, EntryOptions options, FactoryRun run)
+    /// <summary>L1 first (callers of this node see the value at once), then L2 and the other nodes.</summary>
+    private Task Apply<T>(string key, Settlement settlement, EntryOptions options)
+    {
+        if (!memory.Apply(key, settlement.Change))
+            logger.LogDebug("Fusion: a result for key {Key} was older than the cached value and was dropped", key);
+        return distributed is null ? Task.CompletedTask : distributed.Write<T>(key, settlement.Distributed, settlement.Notify, options);
+    }
+
+    /// <summary>A timed-out factory finished: its success lands only where nothing newer was written meanwhile.</summary>
+    private async Task CompleteInBackground<T>(string key, Task<Outcome> observed, EntryOptions options, FactoryRun run)
     {
         var outcome = await observed.ConfigureAwait(false); // Observe never throws
         if (outcome is Outcome.Succeeded success)
         {
-            var entry = Core.Flight.completedInBackground(options, clock.Now, clock.Jitter(options), run, success.Value);
-            if (!memory.PutIfSupersedes(key, entry))
-                logger.LogDebug("Fusion: a background completion for key {Key} was older than the cached value and was dropped", key);
+            var settlement = Core.Flight.completedInBackground(options, clock.Now, clock.Jitter(options), run, success.Value);
+            await Apply<T>(key, settlement, options).ConfigureAwait(false);
         }
         else if (outcome is Outcome.Failed failed)
         {

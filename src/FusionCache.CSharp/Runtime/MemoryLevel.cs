@@ -35,14 +35,16 @@ internal sealed class MemoryLevel
     public FSharpValueOption<Entry> Get(string key) =>
         _store.TryGet(key, out var entry) ? FSharpValueOption<Entry>.NewValueSome(entry) : FSharpValueOption<Entry>.ValueNone;
 
-    /// <summary>Applies a change the core decided. <c>Put</c> lands only if it supersedes what is there.</summary>
-    public void Apply(string key, L1Change change)
+    /// <summary>Applies a change the core decided. <c>Put</c> lands only if it supersedes what is there;
+    /// false when it did not.</summary>
+    public bool Apply(string key, L1Change change)
     {
         switch (change)
         {
-            case { IsKeep: true }: return;
-            case L1Change.Put put: PutIfSupersedes(key, put.Entry); return;
-            case { IsDrop: true }: Remove(key); return;
+            case { IsKeep: true }: return true;
+            case L1Change.Put put: return PutIfSupersedes(key, put.Entry);
+            case { IsDrop: true }: Remove(key); return true;
+            case L1Change.ExpireAt expire: Update(key, current => Lifecycle.expire(expire.At, current)); return true;
             default: throw new System.Diagnostics.UnreachableException();
         }
     }
@@ -64,10 +66,17 @@ internal sealed class MemoryLevel
         lock (StripeOf(key))
         {
             if (!_store.TryGet(key, out var current)) return;
+            // Transitions answer Keep, Put or Drop (never ExpireAt, which is how a command asks for one).
             var change = transition(current);
             if (change is L1Change.Put put) _store.AddOrUpdate(key, put.Entry);
             else if (change.IsDrop) _store.TryRemove(key);
         }
+    }
+
+    /// <summary>Runs a core transition on every entry (the reconnect revalidation).</summary>
+    public void UpdateAll(Func<Entry, L1Change> transition)
+    {
+        foreach (var item in _store) Update(item.Key, transition);
     }
 
     public void Remove(string key)

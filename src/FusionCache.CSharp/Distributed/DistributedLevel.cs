@@ -1,0 +1,244 @@
+using Fusion.Core;
+using Fusion.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.FSharp.Core;
+using StackExchange.Redis;
+
+namespace Fusion.Distributed;
+
+/// <summary>
+/// The distributed level as the runtime uses it: L2 reads that never fail (an error is a miss), writes
+/// and notifications that never fail (what cannot be done is queued for recovery), a circuit breaker,
+/// and the reconnect work (revalidate L1, replay the queue, re-subscribe). See Distributed/README.md.
+/// </summary>
+internal sealed class DistributedLevel : IDisposable
+{
+    private readonly IConnectionMultiplexer _connection;
+    private readonly bool _ownsConnection;
+    private readonly RedisLevel _redis;
+    private readonly Backplane _backplane;
+    private readonly RecoveryQueue _queue;
+    private readonly IFusionSerializer _serializer;
+    private readonly MemoryLevel _memory;
+    private readonly Clock _clock;
+    private readonly ILogger _logger;
+    private readonly DistributedSettings _settings;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _replaySignal = new(0);
+    private long _breakerOpenUntil = long.MinValue;
+    private long _disconnectedAt; // 0 while connected
+
+    /// <summary>Debug counters the tests read.</summary>
+    public long UnreadablePayloads, FailedOperations, Replayed;
+
+    public DistributedLevel(IConnectionMultiplexer connection, bool ownsConnection, DistributedSettings settings,
+        Guid instanceId, MemoryLevel memory, Clock clock, ILogger logger)
+    {
+        _connection = connection;
+        _ownsConnection = ownsConnection;
+        _settings = settings;
+        _serializer = settings.Serializer;
+        _memory = memory;
+        _clock = clock;
+        _logger = logger;
+        _redis = new RedisLevel(connection, settings.CacheName);
+        _backplane = new Backplane(connection, settings.CacheName, instanceId, memory, clock, logger);
+        _queue = new RecoveryQueue(settings.RecoveryCapacity);
+        connection.ConnectionFailed += OnConnectionFailed;
+        connection.ConnectionRestored += OnConnectionRestored;
+        if (!connection.IsConnected) _disconnectedAt = clock.Now;
+        _ = _backplane.EnsureSubscribed();
+        _ = ReplayLoop();
+    }
+
+    public Backplane Backplane => _backplane;
+    public int PendingRecoveries => _queue.Count;
+
+    /// <summary>Reads the key's L2 entry as a <typeparamref name="T"/>; a miss, an error, a timeout or an
+    /// unreadable payload are all <c>ValueNone</c> (logged).</summary>
+    public async Task<FSharpValueOption<Entry>> Read<T>(string key, TimeSpan softTimeout, TimeSpan hardTimeout)
+    {
+        if (CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil))) return FSharpValueOption<Entry>.ValueNone;
+        byte[]? bytes;
+        try
+        {
+            bytes = await WithTimeouts(_redis.Get(key), softTimeout, hardTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Failed("read", key, ex);
+            return FSharpValueOption<Entry>.ValueNone;
+        }
+        if (bytes is null) return FSharpValueOption<Entry>.ValueNone;
+        if (!EnvelopeCodec.TryDecode(bytes, out var header, out var payload, out var error))
+            return Unreadable(key, error!);
+        try
+        {
+            object value = _serializer.Deserialize<T>(payload)!;
+            return FSharpValueOption<Entry>.NewValueSome(header.ToEntry(value));
+        }
+        catch (Exception ex)
+        {
+            return Unreadable(key, $"not a {typeof(T).Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Applies an L2 change and sends a notification, waiting for each only when the options say so.
+    /// Never throws: what fails is queued for recovery.</summary>
+    public Task Write<T>(string key, L2Change change, FSharpValueOption<Remote> notify, EntryOptions options)
+    {
+        L2Write? write;
+        try
+        {
+            write = L2Write.From(change, value => _serializer.Serialize((T)value));
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning("Fusion: the value for key {Key} could not be serialized; L2 is not written: {Error}", key, ex.Message);
+            write = null;
+        }
+        var notice = notify.IsSome ? notify.Value : null;
+        var timeout = options.DistributedCacheHardTimeout;
+        var sent = write is null ? Task.FromResult(true) : Send(key, write, notice, timeout);
+        // The notification goes after the L2 write, so a node that re-reads finds the new value.
+        var notified = notice is null ? sent : NotifyAfter(sent, key, notice, timeout);
+        if (options.AllowBackgroundDistributedCacheOperations) return Task.CompletedTask;
+        return options.AllowBackgroundBackplaneOperations ? sent : notified;
+    }
+
+    /// <summary>Applies the write; false when it was queued for recovery instead (its notice with it).</summary>
+    private async Task<bool> Send(string key, L2Write write, Remote? notice, TimeSpan timeout)
+    {
+        if (CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil))) { Queue(key, write, notice); return false; }
+        try
+        {
+            await Within(_redis.Apply(key, write, _clock.Now), timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            Failed("write", key, ex);
+            Queue(key, write, notice);
+            return false;
+        }
+    }
+
+    private async Task<bool> NotifyAfter(Task<bool> sent, string key, Remote notice, TimeSpan timeout)
+    {
+        if (!await sent.ConfigureAwait(false)) return false; // queued together with its write
+        try
+        {
+            await Within(_backplane.Publish(key, notice), timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            Failed("notification", key, ex);
+            Queue(key, null, notice);
+            return false;
+        }
+    }
+
+    private void Queue(string key, L2Write? write, Remote? notice)
+    {
+        var dropped = _queue.Enqueue(key, write, notice);
+        if (dropped is not null)
+            _logger.LogWarning("Fusion: the recovery queue is full ({Capacity}); dropped the oldest operation, for key {Key}", _settings.RecoveryCapacity, dropped.Key);
+        _replaySignal.Release();
+    }
+
+    /// <summary>Replays the queue whenever Redis is reachable: on reconnect, and every recovery delay.</summary>
+    private async Task ReplayLoop()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await _replaySignal.WaitAsync(_settings.RecoveryDelay, token).ConfigureAwait(false);
+                if (_redis.IsConnected) await ReplayOnce().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested) { return; }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Fusion: the recovery loop failed unexpectedly; it goes on");
+            }
+        }
+    }
+
+    /// <summary>One pass over the queue, oldest first; stops at the first failure (Redis is still away).</summary>
+    internal async Task ReplayOnce()
+    {
+        foreach (var pending in _queue.Snapshot())
+        {
+            try
+            {
+                if (pending.Write is not null) await _redis.Apply(pending.Key, pending.Write, _clock.Now).ConfigureAwait(false);
+                if (pending.Notice is not null) await _backplane.Publish(pending.Key, pending.Notice).ConfigureAwait(false);
+                _queue.Done(pending);
+                Interlocked.Increment(ref Replayed);
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                _logger.LogDebug("Fusion: recovery replay paused, Redis is still unavailable: {Error}", ex.Message);
+                return;
+            }
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        Interlocked.CompareExchange(ref _disconnectedAt, _clock.Now, 0);
+        _logger.LogWarning("Fusion: lost the connection to Redis ({Failure}); serving from L1 until it is back", e.FailureType);
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        var disconnectedAt = Interlocked.Exchange(ref _disconnectedAt, 0);
+        if (disconnectedAt != 0)
+        {
+            // Notifications may have been missed while away: older copies are revalidated.
+            var now = _clock.Now;
+            _memory.UpdateAll(entry => Lifecycle.revalidate(now, disconnectedAt, entry));
+        }
+        _logger.LogInformation("Fusion: the connection to Redis is back; replaying {Count} queued operations", _queue.Count);
+        _ = _backplane.EnsureSubscribed();
+        _replaySignal.Release();
+    }
+
+    private void Failed(string what, string key, Exception ex)
+    {
+        Interlocked.Increment(ref FailedOperations);
+        Volatile.Write(ref _breakerOpenUntil, CircuitBreaker.openUntil(_clock.Now, _settings.CircuitBreakerDuration, long.MinValue));
+        // Expected while Redis is away: one line, no stack trace.
+        _logger.LogWarning("Fusion: Redis {What} for key {Key} failed: {Error}", what, key, ex.Message);
+    }
+
+    private FSharpValueOption<Entry> Unreadable(string key, string reason)
+    {
+        Interlocked.Increment(ref UnreadablePayloads);
+        _logger.LogWarning("Fusion: the L2 payload for key {Key} is unreadable ({Reason}); treated as a miss", key, reason);
+        return FSharpValueOption<Entry>.ValueNone;
+    }
+
+    private async Task<TResult> WithTimeouts<TResult>(Task<TResult> operation, TimeSpan soft, TimeSpan hard)
+    {
+        var limit = soft != Timeout.InfiniteTimeSpan && (hard == Timeout.InfiniteTimeSpan || soft < hard) ? soft : hard;
+        return limit == Timeout.InfiniteTimeSpan
+            ? await operation.ConfigureAwait(false)
+            : await operation.WaitAsync(limit, _clock.Time).ConfigureAwait(false);
+    }
+
+    private Task Within(Task operation, TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(timeout, _clock.Time);
+
+    private static bool IsTransient(Exception ex) => ex is RedisException or TimeoutException or ObjectDisposedException;
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _connection.ConnectionFailed -= OnConnectionFailed;
+        _connection.ConnectionRestored -= OnConnectionRestored;
+        if (_ownsConnection) _connection.Dispose();
+    }
+}

@@ -1,0 +1,9 @@
+namespace Fusion.Distributed;
+
+/// <summary>How the distributed level is set up (from <see cref="FusionCacheBuilder.WithRedis(string, string, bool)"/>).</summary>
+internal sealed record DistributedSettings(
+    string CacheName,
+    IFusionSerializer Serializer,
+    TimeSpan CircuitBreakerDuration,
+    int RecoveryCapacity,
+    TimeSpan RecoveryDelay);

@@ -1,0 +1,53 @@
+namespace Fusion.Distributed;
+
+/// <summary>
+/// The Lua scripts that make every L2 change conditional on the envelope's timestamp (big-endian at
+/// byte 1), so a late, retried or replayed change never undoes a newer one (invariant 8 in L2).
+/// </summary>
+internal static class RedisScripts
+{
+    // a >= b for two 8-byte big-endian strings, compared byte by byte (Lua numbers are doubles and
+    // would lose the low bits of a tick count).
+    private const string AtLeast = """
+        local function at_least(a, b)
+          for i = 1, 8 do
+            local x, y = string.byte(a, i), string.byte(b, i)
+            if x ~= y then return x > y end
+          end
+          return true
+        end
+        """;
+
+    /// <summary>KEYS[1] key; ARGV[1] envelope; ARGV[2] time to live in ms (0: none). Writes unless L2 holds a newer value.</summary>
+    public const string SetIfNotOlder = AtLeast + """
+
+        local current = redis.call('GETRANGE', KEYS[1], 1, 8)
+        if string.len(current) == 8 and not at_least(string.sub(ARGV[1], 2, 9), current) then return 0 end
+        if tonumber(ARGV[2]) > 0 then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        else
+          redis.call('SET', KEYS[1], ARGV[1])
+        end
+        return 1
+        """;
+
+    /// <summary>KEYS[1] key; ARGV[1] the remove's timestamp (8 bytes). Deletes unless L2 holds a value written after it.</summary>
+    public const string RemoveIfNotNewer = AtLeast + """
+
+        local current = redis.call('GETRANGE', KEYS[1], 1, 8)
+        if string.len(current) == 8 and not at_least(ARGV[1], current) then return 0 end
+        return redis.call('DEL', KEYS[1])
+        """;
+
+    /// <summary>KEYS[1] key; ARGV[1] the expire's instant (8 bytes). Lowers the logical expiry (bytes 9–16) to it,
+    /// unless the value was written after it; the time to live is kept.</summary>
+    public const string ExpireIfNotNewer = AtLeast + """
+
+        local current = redis.call('GETRANGE', KEYS[1], 1, 16)
+        if string.len(current) < 16 then return 0 end
+        if not at_least(ARGV[1], string.sub(current, 1, 8)) then return 0 end
+        if at_least(ARGV[1], string.sub(current, 9, 16)) then return 0 end
+        redis.call('SETRANGE', KEYS[1], 9, ARGV[1])
+        return 1
+        """;
+}

@@ -1,0 +1,40 @@
+namespace Fusion.Core
+
+/// The effects of a write that does not go through a flight: L1, L2 and the other nodes.
+[<NoComparison; ReferenceEquality>]
+type Effects =
+    { Change: L1Change
+      Distributed: L2Change
+      Notify: Remote voption }
+
+/// The decisions of `Set`, `Remove` and `Expire` (SEMANTICS §3, other operations).
+module Commands =
+    let private reach (o: EntryOptions) (hasDistributed: bool) (l2: L2Change) (notice: Remote) =
+        (if hasDistributed && not o.SkipDistributedCacheWrite then l2 else L2Change.Keep),
+        (if hasDistributed && not o.SkipBackplaneNotifications then ValueSome notice else ValueNone)
+
+    /// Write a fresh value at `now`.
+    let set (o: EntryOptions) (now: int64) (jitter: int64) (sequence: int64) (hasDistributed: bool) (value: obj) : Effects =
+        let l2, notify =
+            reach o hasDistributed (L2Change.Put(Lifecycle.writtenDistributed o now jitter now sequence value)) (Remote.Set now)
+        { Change = L1Change.Put(Lifecycle.written o now jitter now sequence value); Distributed = l2; Notify = notify }
+
+    /// Delete the key everywhere.
+    let remove (o: EntryOptions) (now: int64) (hasDistributed: bool) : Effects =
+        let l2, notify = reach o hasDistributed (L2Change.Remove now) (Remote.Remove now)
+        { Change = L1Change.Drop; Distributed = l2; Notify = notify }
+
+    /// Make the key stale everywhere.
+    let expire (o: EntryOptions) (now: int64) (hasDistributed: bool) : Effects =
+        let l2, notify = reach o hasDistributed (L2Change.Expire now) (Remote.Expire now)
+        { Change = L1Change.ExpireAt now; Distributed = l2; Notify = notify }
+
+/// A circuit breaker for L2: after an error, L2 is skipped until `OpenUntil`.
+module CircuitBreaker =
+    /// The instant until which L2 is skipped after an error at `now`, or `closedUntil` when the
+    /// breaker is off (a zero duration).
+    let openUntil (now: int64) (breakDuration: System.TimeSpan) (closedUntil: int64) : int64 =
+        if breakDuration <= System.TimeSpan.Zero then closedUntil else Ticks.add now breakDuration.Ticks
+
+    /// Whether L2 is skipped at `now`.
+    let isOpen (now: int64) (openUntil: int64) : bool = now < openUntil
