@@ -105,6 +105,7 @@ public sealed class FusionCacheBuilder
         if (string.IsNullOrWhiteSpace(connectionString)) throw new ArgumentException("The Redis connection string must not be empty.", nameof(connectionString));
         var configuration = ConfigurationOptions.Parse(connectionString); // throws on a malformed string, naming it
         configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast; // while Redis is away, fail at once and queue
         return WithRedis(() => (ConnectionMultiplexer.Connect(configuration), true), cacheName, backgroundWrites);
     }
 

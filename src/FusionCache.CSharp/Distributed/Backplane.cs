@@ -29,7 +29,7 @@ internal sealed class Backplane(IConnectionMultiplexer connection, string cacheN
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", ex.Message);
+            logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", DistributedLevel.Short(ex));
         }
     }
 

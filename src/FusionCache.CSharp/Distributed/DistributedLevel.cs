@@ -52,13 +52,18 @@ internal sealed class DistributedLevel : IDisposable
     }
 
     public Backplane Backplane => _backplane;
+    public bool IsConnected => _redis.IsConnected;
+
+    /// <summary>Whether L2 is worth asking now: connected, and the breaker closed. While it is not, reads are
+    /// misses and writes are queued at once, so an outage costs callers no waiting.</summary>
+    private bool Available => _redis.IsConnected && !CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));
     public int PendingRecoveries => _queue.Count;
 
     /// <summary>Reads the key's L2 entry as a <typeparamref name="T"/>; a miss, an error, a timeout or an
     /// unreadable payload are all <c>ValueNone</c> (logged).</summary>
     public async Task<FSharpValueOption<Entry>> Read<T>(string key, TimeSpan softTimeout, TimeSpan hardTimeout)
     {
-        if (CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil))) return FSharpValueOption<Entry>.ValueNone;
+        if (!Available) return FSharpValueOption<Entry>.ValueNone;
         byte[]? bytes;
         try
         {
@@ -109,7 +114,7 @@ internal sealed class DistributedLevel : IDisposable
     /// <summary>Applies the write; false when it was queued for recovery instead (its notice with it).</summary>
     private async Task<bool> Send(string key, L2Write write, Remote? notice, TimeSpan timeout)
     {
-        if (CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil))) { Queue(key, write, notice); return false; }
+        if (!Available) { Queue(key, write, notice); return false; }
         try
         {
             await Within(_redis.Apply(key, write, _clock.Now), timeout).ConfigureAwait(false);
@@ -126,6 +131,7 @@ internal sealed class DistributedLevel : IDisposable
     private async Task<bool> NotifyAfter(Task<bool> sent, string key, Remote notice, TimeSpan timeout)
     {
         if (!await sent.ConfigureAwait(false)) return false; // queued together with its write
+        if (!Available) { Queue(key, null, notice); return false; }
         try
         {
             await Within(_backplane.Publish(key, notice), timeout).ConfigureAwait(false);
@@ -188,8 +194,8 @@ internal sealed class DistributedLevel : IDisposable
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
-        Interlocked.CompareExchange(ref _disconnectedAt, _clock.Now, 0);
-        _logger.LogWarning("Fusion: lost the connection to Redis ({Failure}); serving from L1 until it is back", e.FailureType);
+        if (Interlocked.CompareExchange(ref _disconnectedAt, _clock.Now, 0) == 0)
+            _logger.LogWarning("Fusion: lost the connection to Redis ({Failure}); serving from L1 until it is back", e.FailureType);
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
@@ -200,8 +206,8 @@ internal sealed class DistributedLevel : IDisposable
             // Notifications may have been missed while away: older copies are revalidated.
             var now = _clock.Now;
             _memory.UpdateAll(entry => Lifecycle.revalidate(now, disconnectedAt, entry));
+            _logger.LogInformation("Fusion: the connection to Redis is back; replaying {Count} queued operations", _queue.Count);
         }
-        _logger.LogInformation("Fusion: the connection to Redis is back; replaying {Count} queued operations", _queue.Count);
         _ = _backplane.EnsureSubscribed();
         _replaySignal.Release();
     }
@@ -210,8 +216,8 @@ internal sealed class DistributedLevel : IDisposable
     {
         Interlocked.Increment(ref FailedOperations);
         Volatile.Write(ref _breakerOpenUntil, CircuitBreaker.openUntil(_clock.Now, _settings.CircuitBreakerDuration, long.MinValue));
-        // Expected while Redis is away: one line, no stack trace.
-        _logger.LogWarning("Fusion: Redis {What} for key {Key} failed: {Error}", what, key, ex.Message);
+        // Expected while Redis is away: one short line, no stack trace.
+        _logger.LogWarning("Fusion: Redis {What} for key {Key} failed: {Error}", what, key, Short(ex));
     }
 
     private FSharpValueOption<Entry> Unreadable(string key, string reason)
@@ -231,6 +237,15 @@ internal sealed class DistributedLevel : IDisposable
 
     private Task Within(Task operation, TimeSpan timeout) =>
         timeout == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(timeout, _clock.Time);
+
+    /// <summary>The first sentence of an exception's message: StackExchange.Redis appends pages of diagnostics.</summary>
+    internal static string Short(Exception ex)
+    {
+        var message = ex.Message;
+        var cut = message.IndexOf(" - ", StringComparison.Ordinal);
+        if (cut > 0) message = message[..cut];
+        return ex.GetType().Name + ": " + (message.Length > 200 ? message[..200] + "…" : message);
+    }
 
     private static bool IsTransient(Exception ex) => ex is RedisException or TimeoutException or ObjectDisposedException;
 
