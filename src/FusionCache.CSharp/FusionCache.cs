@@ -26,12 +26,12 @@ public sealed class FusionCache : IDisposable
     private volatile bool _disposed;
 
     internal FusionCache(int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
-        Func<MemoryLevel, Clock, Guid, DistributedLevel>? distributed = null)
+        Func<MemoryLevel, FlightTable, Clock, Guid, DistributedLevel>? distributed = null)
     {
         _memory = new MemoryLevel(capacity);
         _clock = new Clock(time);
         _defaults = defaults;
-        _distributed = distributed?.Invoke(_memory, _clock, InstanceId);
+        _distributed = distributed?.Invoke(_memory, _flights, _clock, InstanceId);
         _leader = new FlightLeader(_memory, _flights, _clock, _distributed, logger);
     }
 
@@ -130,7 +130,7 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        return Run<object>(key, Commands.remove(o, _clock.Now, _distributed is not null), o);
+        return Run<object>(key, Commands.remove(o, _clock.Now, _clock.NextSequence(), _flights.IsRunning(key), _distributed is not null), o);
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value

@@ -162,10 +162,10 @@ public sealed class FusionCacheBuilder
         var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay);
         var connect = _redis;
         var logger = _logger;
-        return new(_capacity, _defaults, _time, _logger, (memory, clock, id) =>
+        return new(_capacity, _defaults, _time, _logger, (memory, flights, clock, id) =>
         {
             var (connection, owned) = connect();
-            return new DistributedLevel(connection, owned, settings, id, memory, clock, logger);
+            return new DistributedLevel(connection, owned, settings, id, memory, flights, clock, logger);
         });
     }
 }

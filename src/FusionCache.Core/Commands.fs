@@ -19,10 +19,12 @@ module Commands =
             reach o hasDistributed (L2Change.Put(Lifecycle.writtenDistributed o now jitter now sequence value)) (Remote.Set now)
         { Change = L1Change.Put(Lifecycle.written o now jitter now sequence value); Distributed = l2; Notify = notify }
 
-    /// Delete the key everywhere.
-    let remove (o: EntryOptions) (now: int64) (hasDistributed: bool) : Effects =
+    /// Delete the key everywhere. When a flight for the key is running here (`inFlight`), L1 keeps a
+    /// marker of the remove instead, so that flight's older result cannot bring the value back.
+    let remove (o: EntryOptions) (now: int64) (sequence: int64) (inFlight: bool) (hasDistributed: bool) : Effects =
         let l2, notify = reach o hasDistributed (L2Change.Remove now) (Remote.Remove now)
-        { Change = L1Change.Drop; Distributed = l2; Notify = notify }
+        let change = if inFlight then L1Change.Put(Lifecycle.marker now now sequence) else L1Change.Drop
+        { Change = change; Distributed = l2; Notify = notify }
 
     /// Make the key stale everywhere.
     let expire (o: EntryOptions) (now: int64) (hasDistributed: bool) : Effects =

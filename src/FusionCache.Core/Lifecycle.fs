@@ -21,7 +21,9 @@ type L2Change =
     | Keep
     /// Store this entry (its times are L2's: DistributedCacheDuration).
     | Put of Entry: Entry
-    /// Delete the key, unless L2 holds a value newer than `Timestamp`.
+    /// Delete the key, unless L2 holds a value newer than `Timestamp`. L2 keeps a tombstone of the
+    /// remove (at least `Lifecycle.TombstoneLifetime`, and as long as the value would have lived) so
+    /// that an older write arriving late cannot bring the value back.
     | Remove of Timestamp: int64
     /// Make the key stale at `Timestamp` (its logical expiry becomes at most that instant).
     | Expire of Timestamp: int64
@@ -36,6 +38,9 @@ type Remote =
 
 /// The transitions of an entry: every way an entry is born, changes or dies.
 module Lifecycle =
+    /// How long L2 remembers a remove, at least.
+    let TombstoneLifetime = TimeSpan.FromMinutes 5.0
+
     /// A fresh entry written at `now` (SEMANTICS §1). `jitter` is drawn by the shell in
     /// [0, JitterMaxDuration); `timestamp` and `sequence` say when the value was produced.
     let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (sequence: int64) (value: obj) : Entry =
@@ -100,11 +105,10 @@ module Lifecycle =
           IsStale = true
           FailSafeCycles = 1 }
 
-    /// Expire at `now`: the entry becomes Stale (usable as fallback until its physical expiry),
-    /// or goes if it is already past it.
+    /// Expire at `now`: the entry becomes Stale (usable as fallback until its physical expiry).
+    /// A Dead entry is left as it is: it is absent already, and it may be a marker.
     let expire (now: int64) (e: Entry) : L1Change =
-        if now >= e.PhysicalExpiry then L1Change.Drop
-        elif now >= e.LogicalExpiry then L1Change.Keep
+        if now >= e.LogicalExpiry then L1Change.Keep
         else L1Change.Put { e with LogicalExpiry = now; EagerRefreshAt = Ticks.Never }
 
     /// Invariant 8: `incoming` may replace `current` only if it is not older, by timestamp and
@@ -121,11 +125,34 @@ module Lifecycle =
     let revalidate (now: int64) (disconnectedAt: int64) (e: Entry) : L1Change =
         if e.Timestamp < disconnectedAt then expire now e else L1Change.Keep
 
+    /// The value of a marker entry; never returned, because a marker is always Dead.
+    let private markerValue = obj ()
+
+    /// A Dead entry that only carries a timestamp: reads treat it as absent, but `supersedes` keeps
+    /// out of L1 any result older than it.
+    let marker (now: int64) (timestamp: int64) (sequence: int64) : Entry =
+        { Value = markerValue
+          Timestamp = timestamp
+          Sequence = sequence
+          LogicalExpiry = now
+          PhysicalExpiry = now
+          EagerRefreshAt = Ticks.Never
+          IsStale = false
+          FailSafeCycles = 0 }
+
+    /// Whether `e` is a marker (never a value to serve).
+    let isMarker (e: Entry) : bool = obj.ReferenceEquals(e.Value, markerValue)
+
     /// What a remote notification does to this node's copy: lazy invalidation, never a re-read.
-    let applyRemote (now: int64) (current: Entry voption) (n: Remote) : L1Change =
+    /// When a flight for the key is running here (`inFlight`), the copy is replaced by a marker of
+    /// the newer write instead of dropped, so that flight's older result cannot land afterwards.
+    let applyRemote (now: int64) (inFlight: bool) (current: Entry voption) (n: Remote) : L1Change =
+        // A remote write has no place in this node's sequence: 0, so local writes of the same tick win.
+        let gone ts = if inFlight then L1Change.Put(marker now ts 0L) else L1Change.Drop
         match current, n with
-        | ValueNone, _ -> L1Change.Keep
-        | ValueSome c, Remote.Set ts -> if ts > c.Timestamp then L1Change.Drop else L1Change.Keep
+        | ValueNone, (Remote.Set ts | Remote.Remove ts) -> if inFlight then L1Change.Put(marker now ts 0L) else L1Change.Keep
+        | ValueNone, Remote.Expire _ -> L1Change.Keep
+        | ValueSome c, Remote.Set ts -> if ts > c.Timestamp then gone ts else L1Change.Keep
         // A message older than our copy speaks of a value we have already replaced.
-        | ValueSome c, Remote.Remove ts -> if ts >= c.Timestamp then L1Change.Drop else L1Change.Keep
+        | ValueSome c, Remote.Remove ts -> if ts >= c.Timestamp then gone ts else L1Change.Keep
         | ValueSome c, Remote.Expire ts -> if ts >= c.Timestamp then expire now c else L1Change.Keep

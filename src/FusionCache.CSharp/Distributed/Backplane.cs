@@ -9,7 +9,7 @@ namespace Fusion.Distributed;
 /// Notifications between nodes on one Redis pub/sub channel per cache name. Incoming messages are
 /// applied to L1 through the core (<c>Lifecycle.applyRemote</c>): lazy invalidation, no L2 re-read.
 /// </summary>
-internal sealed class Backplane(IConnectionMultiplexer connection, string cacheName, Guid instanceId, MemoryLevel memory, Clock clock, ILogger logger)
+internal sealed class Backplane(IConnectionMultiplexer connection, string cacheName, Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
 {
     private readonly RedisChannel _channel = RedisChannel.Literal(cacheName + ":backplane:v" + NoticeCodec.Version);
     private int _subscribed;
@@ -48,7 +48,7 @@ internal sealed class Backplane(IConnectionMultiplexer connection, string cacheN
             }
             if (sender == instanceId) return; // our own message: already applied here (invariant 9)
             var now = clock.Now;
-            memory.Update(key, current => Lifecycle.applyRemote(now, Microsoft.FSharp.Core.FSharpValueOption<Entry>.NewValueSome(current), notice));
+            memory.Update(key, current => Lifecycle.applyRemote(now, flights.IsRunning(key), current, notice));
             Interlocked.Increment(ref Applied);
         }
         catch (Exception ex)

@@ -32,7 +32,7 @@ internal sealed class DistributedLevel : IDisposable
     public long UnreadablePayloads, FailedOperations, Replayed;
 
     public DistributedLevel(IConnectionMultiplexer connection, bool ownsConnection, DistributedSettings settings,
-        Guid instanceId, MemoryLevel memory, Clock clock, ILogger logger)
+        Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
     {
         _connection = connection;
         _ownsConnection = ownsConnection;
@@ -42,7 +42,7 @@ internal sealed class DistributedLevel : IDisposable
         _clock = clock;
         _logger = logger;
         _redis = new RedisLevel(connection, settings.CacheName);
-        _backplane = new Backplane(connection, settings.CacheName, instanceId, memory, clock, logger);
+        _backplane = new Backplane(connection, settings.CacheName, instanceId, memory, flights, clock, logger);
         _queue = new RecoveryQueue(settings.RecoveryCapacity);
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += OnConnectionRestored;
@@ -77,6 +77,7 @@ internal sealed class DistributedLevel : IDisposable
         if (bytes is null) return FSharpValueOption<Entry>.ValueNone;
         if (!EnvelopeCodec.TryDecode(bytes, out var header, out var payload, out var error))
             return Unreadable(key, error!);
+        if (header.IsTombstone) return FSharpValueOption<Entry>.ValueNone; // removed
         try
         {
             object value = _serializer.Deserialize<T>(payload)!;

@@ -12,7 +12,7 @@ internal sealed record L2Write(L2Write.Kind What, byte[] Argument, long Physical
     public static L2Write? From(L2Change change, Func<object, byte[]> payload) => change switch
     {
         L2Change.Put put => new(Kind.Put, EnvelopeCodec.Encode(put.Entry, payload(put.Entry.Value)), put.Entry.PhysicalExpiry),
-        L2Change.Remove remove => new(Kind.Remove, BigEndian(remove.Timestamp), Ticks.Never),
+        L2Change.Remove remove => new(Kind.Remove, EnvelopeCodec.Tombstone(remove.Timestamp), Ticks.add(remove.Timestamp, Lifecycle.TombstoneLifetime.Ticks)),
         L2Change.Expire expire => new(Kind.Expire, BigEndian(expire.Timestamp), Ticks.Never),
         { IsKeep: true } => null,
         _ => throw new System.Diagnostics.UnreachableException(),

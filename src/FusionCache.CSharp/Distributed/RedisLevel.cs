@@ -33,7 +33,8 @@ internal sealed class RedisLevel(IConnectionMultiplexer connection, string cache
                 await db.ScriptEvaluateAsync(RedisScripts.SetIfNotOlder, keys, [write.Argument, ttl]).ConfigureAwait(false);
                 return;
             case L2Write.Kind.Remove:
-                await db.ScriptEvaluateAsync(RedisScripts.RemoveIfNotNewer, keys, [write.Argument]).ConfigureAwait(false);
+                var least = Math.Max(1, TimeToLiveMs(write.PhysicalExpiry, now));
+                await db.ScriptEvaluateAsync(RedisScripts.RemoveIfNotNewer, keys, [write.Argument, least]).ConfigureAwait(false);
                 return;
             case L2Write.Kind.Expire:
                 await db.ScriptEvaluateAsync(RedisScripts.ExpireIfNotNewer, keys, [write.Argument]).ConfigureAwait(false);

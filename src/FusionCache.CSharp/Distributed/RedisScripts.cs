@@ -31,12 +31,18 @@ internal static class RedisScripts
         return 1
         """;
 
-    /// <summary>KEYS[1] key; ARGV[1] the remove's timestamp (8 bytes). Deletes unless L2 holds a value written after it.</summary>
+    /// <summary>KEYS[1] key; ARGV[1] the tombstone envelope; ARGV[2] its least time to live in ms. Replaces the value
+    /// by the tombstone unless L2 holds a value written after the remove; the tombstone lives at least as long
+    /// as the value would have, so no older write can bring it back meanwhile.</summary>
     public const string RemoveIfNotNewer = AtLeast + """
 
         local current = redis.call('GETRANGE', KEYS[1], 1, 8)
-        if string.len(current) == 8 and not at_least(ARGV[1], current) then return 0 end
-        return redis.call('DEL', KEYS[1])
+        if string.len(current) == 8 and not at_least(string.sub(ARGV[1], 2, 9), current) then return 0 end
+        local ttl = redis.call('PTTL', KEYS[1])
+        local least = tonumber(ARGV[2])
+        if ttl < least then ttl = least end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+        return 1
         """;
 
     /// <summary>KEYS[1] key; ARGV[1] the expire's instant (8 bytes). Lowers the logical expiry (bytes 9–16) to it,

@@ -15,6 +15,9 @@ internal sealed class FlightTable
     /// <summary>Flights running now (a debug counter the tests read).</summary>
     public int Count => _flights.Count;
 
+    /// <summary>Whether a flight for the key is running.</summary>
+    public bool IsRunning(string key) => _flights.ContainsKey(key);
+
     /// <summary>Joins the key's flight as a waiter, creating it when there is none.</summary>
     /// <param name="key">The key.</param>
     /// <param name="cancelWhenAbandoned">For a new flight: cancel its factory when every waiter has left.</param>

@@ -44,7 +44,7 @@ internal sealed class MemoryLevel
             case { IsKeep: true }: return true;
             case L1Change.Put put: return PutIfSupersedes(key, put.Entry);
             case { IsDrop: true }: Remove(key); return true;
-            case L1Change.ExpireAt expire: Update(key, current => Lifecycle.expire(expire.At, current)); return true;
+            case L1Change.ExpireAt expire: Update(key, current => current.IsSome ? Lifecycle.expire(expire.At, current.Value) : L1Change.Keep); return true;
             default: throw new System.Diagnostics.UnreachableException();
         }
     }
@@ -60,12 +60,12 @@ internal sealed class MemoryLevel
         }
     }
 
-    /// <summary>Runs a core transition on the key's current entry and applies its result, atomically.</summary>
-    public void Update(string key, Func<Entry, L1Change> transition)
+    /// <summary>Runs a core transition on the key's current entry (or its absence) and applies its result, atomically.</summary>
+    public void Update(string key, Func<FSharpValueOption<Entry>, L1Change> transition)
     {
         lock (StripeOf(key))
         {
-            if (!_store.TryGet(key, out var current)) return;
+            var current = Get(key);
             // Transitions answer Keep, Put or Drop (never ExpireAt, which is how a command asks for one).
             var change = transition(current);
             if (change is L1Change.Put put) _store.AddOrUpdate(key, put.Entry);
@@ -76,7 +76,7 @@ internal sealed class MemoryLevel
     /// <summary>Runs a core transition on every entry (the reconnect revalidation).</summary>
     public void UpdateAll(Func<Entry, L1Change> transition)
     {
-        foreach (var item in _store) Update(item.Key, transition);
+        foreach (var item in _store) Update(item.Key, current => current.IsSome ? transition(current.Value) : L1Change.Keep);
     }
 
     public void Remove(string key)

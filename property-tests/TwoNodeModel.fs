@@ -1,0 +1,221 @@
+/// Two nodes sharing one L2 and an in-order notification channel, built only from the pure core
+/// (L2 is modelled as Redis with the timestamp-guarded scripts): invariants 8 across L1 and L2, and 9.
+module Fusion.PropertyTests.TwoNodeModel
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open FsCheck.Xunit
+open Fusion
+open Fusion.Core
+
+type NodeId =
+    | A
+    | B
+
+type Op =
+    | Advance of Millis: int
+    | Get of Node: NodeId * Key: string * Succeeds: bool
+    | Set of Node: NodeId * Key: string
+    | Remove of Node: NodeId * Key: string
+    | Expire of Node: NodeId * Key: string
+    /// The oldest message on the channel reaches the other node.
+    | Deliver
+    /// A slow factory starts on a node (its flight planned now) ...
+    | Begin of Node: NodeId * Key: string
+    /// ... and the oldest such factory succeeds now, writing what it read when it began.
+    | Complete
+
+type World =
+    { Now: int64
+      Options: EntryOptions
+      L1: Map<NodeId * string, Entry>
+      L2: Map<string, Entry>
+      Channel: (NodeId * string * Remote) list
+      Sequence: int64
+      /// The timestamp of every value ever produced (values are unique).
+      Produced: Map<int, int64>
+      NextValue: int
+      /// Slow factories still running: node, key, run.
+      Running: (NodeId * string * FactoryRun) list }
+
+let private other = function A -> B | B -> A
+
+/// L2 as Redis holds it: the scripts' guards, and the time to live.
+let private applyL2 (now: int64) key (change: L2Change) (l2: Map<string, Entry>) =
+    let live = Map.tryFind key l2 |> Option.filter (fun e -> now < e.PhysicalExpiry)
+    match change with
+    | L2Change.Put e when live |> Option.forall (fun c -> e.Timestamp >= c.Timestamp) -> Map.add key e l2
+    | L2Change.Remove ts when live |> Option.forall (fun c -> ts >= c.Timestamp) ->
+        // A tombstone: it outlives the removed value, and its timestamp refuses older writes.
+        let until = max (Ticks.add ts Lifecycle.TombstoneLifetime.Ticks) (live |> Option.map (fun c -> c.PhysicalExpiry) |> Option.defaultValue 0L)
+        Map.add key { Lifecycle.marker now ts 0L with LogicalExpiry = ts; PhysicalExpiry = until } l2
+    | L2Change.Expire at ->
+        match live with
+        | Some c when at >= c.Timestamp && at < c.LogicalExpiry -> Map.add key { c with LogicalExpiry = at } l2
+        | _ -> l2
+    | _ -> l2
+
+let private l1Of node key w = match Map.tryFind (node, key) w.L1 with Some e -> ValueSome e | None -> ValueNone
+
+let private applyL1 node key (change: L1Change) w =
+    let put e = { w with L1 = Map.add (node, key) e w.L1 }
+    match change with
+    | L1Change.Put e -> if Lifecycle.supersedes (l1Of node key w) e then put e else w
+    | L1Change.Drop -> { w with L1 = Map.remove (node, key) w.L1 }
+    | L1Change.ExpireAt at ->
+        match l1Of node key w with
+        | ValueSome e ->
+            match Lifecycle.expire at e with
+            | L1Change.Put e -> put e
+            | L1Change.Drop -> { w with L1 = Map.remove (node, key) w.L1 }
+            | _ -> w
+        | ValueNone -> w
+    | L1Change.Keep -> w
+
+let private effects node key (change: L1Change) (l2: L2Change) (notify: Remote voption) w =
+    let w = applyL1 node key change w
+    let w = { w with L2 = applyL2 w.Now key l2 w.L2 }
+    match notify with
+    | ValueSome n -> { w with Channel = w.Channel @ [ node, key, n ] }
+    | ValueNone -> w
+
+let private fresh w = w.NextValue, { w with NextValue = w.NextValue + 1 }
+
+/// A GetOrSet on one node; the answer is the value returned, if any.
+let private get node key succeeds w : int option * World =
+    let o = w.Options
+    let state e = Entry.classifyFor o.IsFailSafeEnabled w.Now e
+    match l1Of node key w with
+    | ValueSome e when state e = Fresh || state e = RefreshDue -> Some(unbox e.Value), w // (refresh not modelled here)
+    | current ->
+        let w = { w with Sequence = w.Sequence + 1L }
+        let request =
+            { Options = o; Now = w.Now; Sequence = w.Sequence; Refresh = false
+              Current = current; Default = ValueNone; HasDistributed = true }
+        let l2 = Map.tryFind key w.L2 |> Option.filter (fun e -> w.Now < e.PhysicalExpiry && not (Lifecycle.isMarker e))
+        let plan =
+            match Flight.plan request with
+            | FlightPlan.ReadDistributed(run, _, _) ->
+                Flight.afterDistributedRead o w.Now run (match l2 with Some e -> ValueSome e | None -> ValueNone)
+            | p -> p
+        match plan with
+        | FlightPlan.Answer(Reply.Value(v, _), change) -> Some(unbox v), applyL1 node key change w
+        | FlightPlan.Answer(_, change) -> None, applyL1 node key change w
+        | FlightPlan.RunFactory run ->
+            let v, w = fresh w
+            let outcome = if succeeds then Outcome.Succeeded(box v) else Outcome.Failed(Err.Of "down")
+            let w = if succeeds then { w with Produced = Map.add v run.StartedAt w.Produced } else w
+            let s = Flight.settle o w.Now 0L run outcome
+            let w = effects node key s.Change s.Distributed s.Notify w
+            (match s.Reply with Reply.Value(v, _) -> Some(unbox v) | _ -> None), w
+        | FlightPlan.ReadDistributed _ -> failwith "read twice"
+
+let step (op: Op) (w: World) : int option * World =
+    let o = w.Options
+    match op with
+    | Advance ms -> None, { w with Now = w.Now + TimeSpan.FromMilliseconds(float ms).Ticks }
+    | Get(node, key, succeeds) -> get node key succeeds w
+    | Set(node, key) ->
+        let v, w = fresh w
+        let w = { w with Sequence = w.Sequence + 1L; Produced = Map.add v w.Now w.Produced }
+        let e = Commands.set o w.Now 0L w.Sequence true (box v)
+        None, effects node key e.Change e.Distributed e.Notify w
+    | Remove(node, key) ->
+        let inFlight = w.Running |> List.exists (fun (n, k, _) -> n = node && k = key)
+        let w = { w with Sequence = w.Sequence + 1L }
+        let e = Commands.remove o w.Now w.Sequence inFlight true
+        None, effects node key e.Change e.Distributed e.Notify w
+    | Expire(node, key) ->
+        let e = Commands.expire o w.Now true
+        None, effects node key e.Change e.Distributed e.Notify w
+    | Deliver ->
+        match w.Channel with
+        | (sender, key, notice) :: rest ->
+            let receiver = other sender
+            let inFlight = w.Running |> List.exists (fun (n, k, _) -> n = receiver && k = key)
+            let change = Lifecycle.applyRemote w.Now inFlight (l1Of receiver key w) notice
+            None, applyL1 receiver key change { w with Channel = rest }
+        | [] -> None, w
+    | Begin(node, key) ->
+        let w = { w with Sequence = w.Sequence + 1L }
+        let request =
+            { Options = o; Now = w.Now; Sequence = w.Sequence; Refresh = false
+              Current = l1Of node key w; Default = ValueNone; HasDistributed = true }
+        match Flight.plan request with
+        | FlightPlan.ReadDistributed(run, _, _)
+        | FlightPlan.RunFactory run -> None, { w with Running = w.Running @ [ node, key, run ] }
+        | FlightPlan.Answer _ -> None, w
+    | Complete ->
+        match w.Running with
+        | (node, key, run) :: rest ->
+            let v, w = fresh { w with Running = rest }
+            let w = { w with Produced = Map.add v run.StartedAt w.Produced }
+            let s = Flight.completedInBackground o w.Now 0L run (box v)
+            None, effects node key s.Change s.Distributed s.Notify w
+        | [] -> None, w
+
+let private ops =
+    let node = Gen.elements [ A; B ]
+    let key = Gen.elements [ "a"; "b" ]
+    Gen.frequency
+        [ 3, Gen.oneof [ Gen.choose (0, 1_000); Gen.choose (0, 60_000) ] |> Gen.map Advance
+          5, Gen.map3 (fun n k s -> Get(n, k, s)) node key (Gen.frequency [ 3, Gen.constant true; 1, Gen.constant false ])
+          2, Gen.map2 (fun n k -> Set(n, k)) node key
+          1, Gen.map2 (fun n k -> Remove(n, k)) node key
+          1, Gen.map2 (fun n k -> Expire(n, k)) node key
+          4, Gen.constant Deliver
+          1, Gen.map2 (fun n k -> Begin(n, k)) node key
+          1, Gen.constant Complete ]
+    |> Gen.listOf
+
+let private scenario =
+    let shrink (o, list: Op list) = seq { for i in 0 .. list.Length - 1 -> o, List.removeAt i list }
+    Arb.fromGenShrink (Gen.zip (Generators.options false) ops, shrink)
+
+let private start o =
+    { Now = DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks; Options = o; L1 = Map.empty; L2 = Map.empty
+      Channel = []; Sequence = 0L; Produced = Map.empty; NextValue = 1; Running = [] }
+
+[<Property(MaxTest = 1000)>]
+let ``8. across L1 and L2, an older result never overwrites a newer one`` () =
+    Prop.forAll scenario (fun (o, ops) ->
+        // Against what was there and alive: Redis forgets a value at its physical expiry.
+        let notOlder now (before: Map<'k, Entry>) (after: Map<'k, Entry>) =
+            after
+            |> Map.forall (fun k e ->
+                match Map.tryFind k before with
+                | Some b when now < b.PhysicalExpiry -> e.Timestamp >= b.Timestamp
+                | _ -> true)
+        ops
+        |> List.fold (fun (ok, w) op ->
+            let _, next = step op w
+            ok && notOlder next.Now w.L1 next.L1 && notOlder next.Now w.L2 next.L2, next) (true, start o)
+        |> fst)
+
+[<Property(MaxTest = 1000)>]
+let ``9. once a Set's notification is delivered, the other node never returns an older value`` () =
+    Prop.forAll scenario (fun (o, ops) ->
+        // Per (node, key): the newest Set whose notification that node has received, while that
+        // value lives in L2 (L2 keeps no tombstones: once it expires, a slow flight that began
+        // before it may write its older result again; docs/semantics.md says so).
+        let folder (ok, floors: Map<NodeId * string, int64 * int64>, w) op =
+            let answer, next = step op w
+            let ok =
+                match op, answer with
+                | Get(node, key, _), Some v ->
+                    match Map.tryFind (node, key) floors with
+                    | Some(floor, until) when w.Now < until -> ok && Map.find v next.Produced >= floor
+                    | _ -> ok
+                | _ -> ok
+            let floors =
+                match op, w.Channel with
+                | Deliver, (sender, key, Remote.Set ts) :: _ ->
+                    match Map.tryFind key w.L2 with
+                    | Some e when e.Timestamp = ts && w.Now < e.PhysicalExpiry ->
+                        Map.add (other sender, key) (ts, e.PhysicalExpiry) floors
+                    | _ -> floors
+                | _ -> floors
+            ok, floors, next
+        let ok, _, _ = ops |> List.fold folder (true, Map.empty, start o)
+        ok)
