@@ -9,10 +9,31 @@ namespace Fusion.Distributed;
 /// Notifications between nodes on one Redis pub/sub channel per cache name. Incoming messages are
 /// applied to L1 through the core (<c>Lifecycle.applyRemote</c>): lazy invalidation, no L2 re-read.
 /// </summary>
-internal sealed class Backplane(IConnectionMultiplexer connection, string cacheName, Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
+internal sealed class Backplane
 {
-    private readonly RedisChannel _channel = RedisChannel.Literal(cacheName + ":backplane:v" + NoticeCodec.Version);
-    private int _subscribed;
+    private const int None = 0, Subscribed = 1, Subscribing = 2;
+    private readonly IConnectionMultiplexer _connection;
+    private readonly RedisChannel _channel;
+    private readonly Guid _instanceId;
+    private readonly MemoryLevel _memory;
+    private readonly FlightTable _flights;
+    private readonly Clock _clock;
+    private readonly ILogger _logger;
+    // One handler instance, so that it can be removed alone: other caches may share the connection.
+    private readonly Action<RedisChannel, RedisValue> _handler;
+    private int _state;
+
+    public Backplane(IConnectionMultiplexer connection, string cacheName, Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
+    {
+        _connection = connection;
+        _channel = RedisChannel.Literal(cacheName + ":backplane:v" + NoticeCodec.Version);
+        _instanceId = instanceId;
+        _memory = memory;
+        _flights = flights;
+        _clock = clock;
+        _logger = logger;
+        _handler = (_, message) => Receive(message);
+    }
 
     /// <summary>Messages received and applied, and messages ignored as malformed (debug counters).</summary>
     public long Applied, Malformed;
@@ -20,21 +41,30 @@ internal sealed class Backplane(IConnectionMultiplexer connection, string cacheN
     /// <summary>Subscribes once; safe to call again (after a failure, or on every reconnect).</summary>
     public async Task EnsureSubscribed()
     {
-        if (Volatile.Read(ref _subscribed) == 1) return;
+        if (Interlocked.CompareExchange(ref _state, Subscribing, None) != None) return; // subscribed, or on its way
         try
         {
-            await connection.GetSubscriber().SubscribeAsync(_channel, (_, message) => Receive(message)).ConfigureAwait(false);
-            if (Interlocked.Exchange(ref _subscribed, 1) == 1)
-                await connection.GetSubscriber().UnsubscribeAsync(_channel).ConfigureAwait(false); // lost a race: keep one
+            await _connection.GetSubscriber().SubscribeAsync(_channel, _handler).ConfigureAwait(false);
+            Volatile.Write(ref _state, Subscribed);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex)
         {
-            logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", DistributedLevel.Short(ex));
+            // Take the locally registered handler back, so that the retry (on reconnect) adds it only once.
+            _connection.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget);
+            Volatile.Write(ref _state, None);
+            _logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", DistributedLevel.Short(ex));
         }
     }
 
+    /// <summary>Stops receiving (this node's handler only).</summary>
+    public void Unsubscribe()
+    {
+        try { _connection.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget); }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException) { } // closing anyway
+    }
+
     public async Task Publish(string key, Remote notice) =>
-        await connection.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(instanceId, key, notice)).ConfigureAwait(false);
+        await _connection.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(_instanceId, key, notice)).ConfigureAwait(false);
 
     private void Receive(RedisValue message)
     {
@@ -43,18 +73,18 @@ internal sealed class Backplane(IConnectionMultiplexer connection, string cacheN
             if (!NoticeCodec.TryDecode((byte[])message!, out var sender, out var key, out var notice, out var error))
             {
                 Interlocked.Increment(ref Malformed);
-                logger.LogWarning("Fusion: ignored a malformed backplane message: {Error}", error);
+                _logger.LogWarning("Fusion: ignored a malformed backplane message: {Error}", error);
                 return;
             }
-            if (sender == instanceId) return; // our own message: already applied here (invariant 9)
-            var now = clock.Now;
-            memory.Update(key, current => Lifecycle.applyRemote(now, flights.IsRunning(key), current, notice));
+            if (sender == _instanceId) return; // our own message: already applied here (invariant 9)
+            var now = _clock.Now;
+            _memory.Update(key, current => Lifecycle.applyRemote(now, _flights.IsRunning(key), current, notice));
             Interlocked.Increment(ref Applied);
         }
         catch (Exception ex)
         {
             // A handler must never throw into the multiplexer's reader.
-            logger.LogError(ex, "Fusion: a backplane message could not be applied");
+            _logger.LogError(ex, "Fusion: a backplane message could not be applied");
         }
     }
 }

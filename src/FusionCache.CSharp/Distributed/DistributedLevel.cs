@@ -253,6 +253,7 @@ internal sealed class DistributedLevel : IDisposable
     public void Dispose()
     {
         _stopping.Cancel();
+        _backplane.Unsubscribe();
         _connection.ConnectionFailed -= OnConnectionFailed;
         _connection.ConnectionRestored -= OnConnectionRestored;
         if (_ownsConnection) _connection.Dispose();
