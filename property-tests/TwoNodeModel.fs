@@ -173,7 +173,7 @@ let private scenario =
     let shrink (o, list: Op list) = seq { for i in 0 .. list.Length - 1 -> o, List.removeAt i list }
     Arb.fromGenShrink (Gen.zip (Generators.options false) ops, shrink)
 
-let private start o =
+let start o =
     { Now = DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks; Options = o; L1 = Map.empty; L2 = Map.empty
       Channel = []; Sequence = 0L; Produced = Map.empty; NextValue = 1; Running = [] }
 
