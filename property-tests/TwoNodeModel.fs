@@ -45,7 +45,8 @@ let private other = function A -> B | B -> A
 let private applyL2 (now: int64) key (change: L2Change) (l2: Map<string, Entry>) =
     let live = Map.tryFind key l2 |> Option.filter (fun e -> now < e.PhysicalExpiry)
     match change with
-    | L2Change.Put e when live |> Option.forall (fun c -> e.Timestamp >= c.Timestamp) -> Map.add key e l2
+    // L2 stores no write sequence (it is per node): an entry read back from it has sequence 0.
+    | L2Change.Put e when live |> Option.forall (fun c -> e.Timestamp >= c.Timestamp) -> Map.add key { e with Sequence = 0L } l2
     | L2Change.Remove ts when live |> Option.forall (fun c -> ts >= c.Timestamp) ->
         // A tombstone: it outlives the removed value, and its timestamp refuses older writes.
         let until = max (Ticks.add ts Lifecycle.TombstoneLifetime.Ticks) (live |> Option.map (fun c -> c.PhysicalExpiry) |> Option.defaultValue 0L)

@@ -61,7 +61,7 @@ public sealed class FusionCache : IDisposable
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
-        return Miss(key, WithContext(factory), Option<T>.None, options, cancellationToken, hit, refreshDue);
+        return Miss(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken, hit, refreshDue);
     }
 
     /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
@@ -71,7 +71,7 @@ public sealed class FusionCache : IDisposable
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
-        return Miss(key, factory, Option<T>.None, options, cancellationToken, hit, refreshDue);
+        return Miss(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken, hit, refreshDue);
     }
 
     /// <summary>As the context overload, with a value fail-safe serves when the factory fails and no stale
@@ -82,7 +82,7 @@ public sealed class FusionCache : IDisposable
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
-        return Miss(key, factory, failSafeDefaultValue, options, cancellationToken, hit, refreshDue);
+        return Miss(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken, hit, refreshDue);
     }
 
     /// <summary>Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured).
@@ -188,13 +188,13 @@ public sealed class FusionCache : IDisposable
     }
 
     private ValueTask<Either<Err, T>> Miss<T>(
-        string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, Option<T> fallbackDefault,
+        string key, Factory<T> factory, Option<T> fallbackDefault,
         FusionCacheEntryOptions? options, CancellationToken cancellationToken, Either<Err, T> hit, bool refreshDue)
     {
         var o = Resolve(options);
         if (refreshDue)
         {
-            if (_flights.TryStartBackground(key, out var refresh))
+            if (_flights.TryStartBackground(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var refresh))
                 _ = _leader.Run(key, refresh, factory, Boxed(fallbackDefault), o, refresh: true);
             return new(hit);
         }
@@ -202,7 +202,7 @@ public sealed class FusionCache : IDisposable
     }
 
     private async ValueTask<Either<Err, T>> Wait<T>(
-        string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, FSharpValueOption<object> fallbackDefault,
+        string key, Factory<T> factory, FSharpValueOption<object> fallbackDefault,
         EntryOptions o, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested) return Replies.Cancelled<T>();
@@ -219,9 +219,6 @@ public sealed class FusionCache : IDisposable
             return Replies.Cancelled<T>();
         }
     }
-
-    // A method of its own: a lambda capturing `factory` in GetOrSet would allocate its closure on every hit.
-    private static Func<FactoryContext<T>, Task<Either<Err, T>>> WithContext<T>(Func<Task<Either<Err, T>>> factory) => _ => factory();
 
     private EntryOptions Resolve(FusionCacheEntryOptions? options) => options is null ? _defaults : options.Resolve(_defaults);
 

@@ -9,26 +9,27 @@ type Effects =
 
 /// The decisions of `Set`, `Remove` and `Expire` (SEMANTICS §3, other operations).
 module Commands =
-    let private reach (o: EntryOptions) (hasDistributed: bool) (l2: L2Change) (notice: Remote) =
-        (if hasDistributed && not o.SkipDistributedCacheWrite then l2 else L2Change.Keep),
-        (if hasDistributed && not o.SkipBackplaneNotifications then ValueSome notice else ValueNone)
+    // Inline and a struct tuple: a command on a cache without L2 allocates nothing for L2 or notices.
+    let inline private reach (o: EntryOptions) (hasDistributed: bool) ([<InlineIfLambda>] l2: unit -> L2Change) ([<InlineIfLambda>] notice: unit -> Remote) =
+        struct ((if hasDistributed && not o.SkipDistributedCacheWrite then l2 () else L2Change.Keep),
+                (if hasDistributed && not o.SkipBackplaneNotifications then ValueSome(notice ()) else ValueNone))
 
     /// Write a fresh value at `now`.
     let set (o: EntryOptions) (now: int64) (jitter: int64) (sequence: int64) (hasDistributed: bool) (value: obj) : Effects =
-        let l2, notify =
-            reach o hasDistributed (L2Change.Put(Lifecycle.writtenDistributed o now jitter now sequence value)) (Remote.Set now)
+        let struct (l2, notify) =
+            reach o hasDistributed (fun () -> L2Change.Put(Lifecycle.writtenDistributed o now jitter now sequence value)) (fun () -> Remote.Set now)
         { Change = L1Change.Put(Lifecycle.written o now jitter now sequence value); Distributed = l2; Notify = notify }
 
     /// Delete the key everywhere. When a flight for the key is running here (`inFlight`), L1 keeps a
     /// marker of the remove instead, so that flight's older result cannot bring the value back.
     let remove (o: EntryOptions) (now: int64) (sequence: int64) (inFlight: bool) (hasDistributed: bool) : Effects =
-        let l2, notify = reach o hasDistributed (L2Change.Remove now) (Remote.Remove now)
+        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Remove now) (fun () -> Remote.Remove now)
         let change = if inFlight then L1Change.Put(Lifecycle.marker now now sequence) else L1Change.Drop
         { Change = change; Distributed = l2; Notify = notify }
 
     /// Make the key stale everywhere.
     let expire (o: EntryOptions) (now: int64) (hasDistributed: bool) : Effects =
-        let l2, notify = reach o hasDistributed (L2Change.Expire now) (Remote.Expire now)
+        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Expire now) (fun () -> Remote.Expire now)
         { Change = L1Change.ExpireAt now; Distributed = l2; Notify = notify }
 
 /// A circuit breaker for L2: after an error, L2 is skipped until `OpenUntil`.

@@ -9,8 +9,8 @@ type Reply =
     | Value of Payload: obj * IsStale: bool
     | Error of Reason: Fusion.Err
 
-/// What a flight's leader was asked for.
-[<NoComparison; ReferenceEquality>]
+/// What a flight's leader was asked for (a struct: it lives only for the call to `plan`).
+[<Struct; NoComparison; NoEquality>]
 type FlightRequest =
     { Options: EntryOptions
       Now: int64
@@ -65,8 +65,9 @@ type Outcome =
     | Cancelled
 
 /// What the leader does with an outcome: reply to every waiter, change L1 and L2, tell the other
-/// nodes, and whether a timed-out factory keeps running for a background completion.
-[<NoComparison; ReferenceEquality>]
+/// nodes, and whether a timed-out factory keeps running for a background completion. A struct: the
+/// shell reads it once and drops it.
+[<Struct; NoComparison; NoEquality>]
 type Settlement =
     { Reply: Reply
       Change: L1Change
@@ -109,17 +110,17 @@ module Flight =
         | ValueSome e when not r.Refresh && Entry.classifyFor o.IsFailSafeEnabled r.Now e = Fresh ->
             FlightPlan.Answer(Reply.Value(e.Value, e.IsStale), L1Change.Keep)
         | _ ->
+            let fallback = fallbackOf o r.Now r.Current
+            let fallbackDefault = if o.IsFailSafeEnabled then r.Default else ValueNone
             let run =
-                runWith o
-                    { StartedAt = r.Now
-                      Sequence = r.Sequence
-                      Fallback = ValueNone
-                      Default = (if o.IsFailSafeEnabled then r.Default else ValueNone)
-                      SoftTimeout = noTimeout
-                      HardTimeout = o.FactoryHardTimeout
-                      HasDistributed = r.HasDistributed
-                      Refresh = r.Refresh }
-                    (fallbackOf o r.Now r.Current)
+                { StartedAt = r.Now
+                  Sequence = r.Sequence
+                  Fallback = fallback
+                  Default = fallbackDefault
+                  SoftTimeout = softIf (canFallBack o fallback fallbackDefault) o.FactorySoftTimeout
+                  HardTimeout = o.FactoryHardTimeout
+                  HasDistributed = r.HasDistributed
+                  Refresh = r.Refresh }
             if r.HasDistributed && not o.SkipDistributedCacheRead then
                 let soft = softIf (canFallBack o run.Fallback run.Default) o.DistributedCacheSoftTimeout
                 FlightPlan.ReadDistributed(run, soft, o.DistributedCacheHardTimeout)

@@ -1,19 +1,46 @@
+using System.Runtime.CompilerServices;
 using Fusion.Core;
 
 namespace Fusion.Runtime;
 
-/// <summary>The shell's sources of time and randomness, which the core receives as plain inputs.</summary>
-internal sealed class Clock(TimeProvider time)
+/// <summary>
+/// The shell's sources of time and randomness, which the core receives as plain inputs. With the
+/// system clock, "now" is the wall clock read once a second and advanced in between by
+/// <see cref="Environment.TickCount64"/> (a few nanoseconds instead of a wall-clock read on every hit;
+/// millisecond resolution, plenty for cache lifetimes). It never goes backwards. Any other
+/// <see cref="TimeProvider"/> (a fake one in tests) is asked every time.
+/// </summary>
+internal sealed class Clock
 {
+    private const long RebaseEveryMs = 1000;
+    private readonly bool _system;
+    private Anchor _anchor;
     private long _sequence;
 
-    public TimeProvider Time { get; } = time;
+    public Clock(TimeProvider time)
+    {
+        Time = time;
+        _system = ReferenceEquals(time, TimeProvider.System);
+        _anchor = new Anchor(DateTime.UtcNow.Ticks, Environment.TickCount64);
+    }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Now, in UTC ticks.</summary>
+    public long Now
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if (!_system) return Time.GetUtcNow().UtcTicks;
+            var anchor = Volatile.Read(ref _anchor);
+            var elapsedMs = Environment.TickCount64 - anchor.TickMs;
+            return elapsedMs < RebaseEveryMs ? anchor.UtcTicks + elapsedMs * TimeSpan.TicksPerMillisecond : Rebase(anchor, elapsedMs);
+        }
+    }
 
     /// <summary>The node's next write sequence: orders writes that share a clock tick.</summary>
     public long NextSequence() => Interlocked.Increment(ref _sequence);
-
-    /// <summary>Now, in UTC ticks.</summary>
-    public long Now => Time.GetUtcNow().UtcTicks;
 
     /// <summary>A jitter draw in [0, JitterMaxDuration), in ticks.</summary>
     public long Jitter(EntryOptions options)
@@ -21,4 +48,16 @@ internal sealed class Clock(TimeProvider time)
         var max = options.JitterMaxDuration.Ticks;
         return max > 0 ? Random.Shared.NextInt64(max) : 0;
     }
+
+    // Once a second: back to the wall clock, but never behind what was already handed out.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long Rebase(Anchor anchor, long elapsedMs)
+    {
+        var projected = anchor.UtcTicks + elapsedMs * TimeSpan.TicksPerMillisecond;
+        var now = Math.Max(DateTime.UtcNow.Ticks, projected);
+        Volatile.Write(ref _anchor, new Anchor(now, Environment.TickCount64)); // a benign race: any winner is valid
+        return now;
+    }
+
+    private sealed record Anchor(long UtcTicks, long TickMs);
 }

@@ -1,5 +1,6 @@
 using Fusion.Core;
 using LanguageExt;
+using Microsoft.FSharp.Core;
 
 namespace Fusion.Runtime;
 
@@ -7,17 +8,17 @@ namespace Fusion.Runtime;
 internal static class FactoryRunner
 {
     /// <summary>Invokes the factory; never throws (a throw, a null task, a faulted task or a Bottom Either are failures).</summary>
-    public static async Task<Outcome> Observe<T>(Func<FactoryContext<T>, Task<Either<Err, T>>> factory, FactoryContext<T> context)
+    public static async ValueTask<Outcome> Observe<T>(Factory<T> factory, string key, FSharpValueOption<Entry> fallback, CancellationToken token)
     {
         try
         {
-            var task = factory(context);
+            var task = factory.Invoke(key, fallback, token);
             if (task is null) return Outcome.NewFailed(Err.Of("the factory returned a null Task"));
             var result = await task.ConfigureAwait(false);
             if (result.IsBottom) return Outcome.NewFailed(Err.Of("the factory returned an uninitialised Either (Bottom)"));
             return result.Match(Right: static v => Outcome.NewSucceeded(v!), Left: static e => Outcome.NewFailed(e));
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             return Outcome.Cancelled;
         }

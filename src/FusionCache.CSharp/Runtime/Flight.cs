@@ -10,19 +10,24 @@ internal sealed class Flight
 {
     private const int Closed = -1;
     private readonly TaskCompletionSource<Reply> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _factoryCancellation = new();
+    // Only a flight whose factory may be cancelled pays for a token source (not the default options).
+    private readonly CancellationTokenSource? _factoryCancellation;
     private readonly bool _cancelWhenAbandoned;
     private int _waiters;
 
-    /// <param name="cancelWhenAbandoned">Cancel the factory when the last waiter leaves (false for
-    /// background refreshes and when timed-out factories may complete in the background).</param>
-    public Flight(bool cancelWhenAbandoned) => _cancelWhenAbandoned = cancelWhenAbandoned;
+    /// <param name="cancellable">The factory may be cancelled: timed-out factories may not complete in the background.</param>
+    /// <param name="background">A background refresh: nobody waits, so it is never abandoned.</param>
+    public Flight(bool cancellable, bool background)
+    {
+        if (cancellable) _factoryCancellation = new CancellationTokenSource();
+        _cancelWhenAbandoned = cancellable && !background;
+    }
 
     /// <summary>Completes with the flight's reply; never faults.</summary>
     public Task<Reply> Completion => _reply.Task;
 
     /// <summary>The token the factory receives.</summary>
-    public CancellationToken FactoryToken => _factoryCancellation.Token;
+    public CancellationToken FactoryToken => _factoryCancellation?.Token ?? CancellationToken.None;
 
     /// <summary>Adds a waiter; false once the flight was abandoned and its factory cancelled.</summary>
     public bool TryJoin()
@@ -46,7 +51,7 @@ internal sealed class Flight
     /// <summary>Cancels the factory's token (a timed-out factory that may not complete in the background).</summary>
     public void CancelFactory()
     {
-        try { _factoryCancellation.Cancel(); }
+        try { _factoryCancellation?.Cancel(); }
         catch (AggregateException) { } // a user callback registered on the token threw; the factory sees it.
     }
 

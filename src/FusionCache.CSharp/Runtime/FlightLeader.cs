@@ -16,7 +16,7 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
 {
     /// <summary>Runs the flight to its reply; never throws, and always completes and unregisters the flight.</summary>
     public async Task Run<T>(
-        string key, Flight flight, Func<FactoryContext<T>, Task<Either<Err, T>>> factory,
+        string key, Flight flight, Factory<T> factory,
         FSharpValueOption<object> fallbackDefault, EntryOptions options, bool refresh)
     {
         Reply reply;
@@ -53,16 +53,23 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
     }
 
     private async Task<Reply> RunFactory<T>(
-        string key, Flight flight, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, EntryOptions options, FactoryRun run)
+        string key, Flight flight, Factory<T> factory, EntryOptions options, FactoryRun run)
     {
-        var stale = run.Fallback.IsSome && run.Fallback.Value.Value is T v ? Option<T>.Some(v) : Option<T>.None;
-        var observed = FactoryRunner.Observe(factory, new FactoryContext<T>(key, stale, flight.FactoryToken));
-        var outcome = await FactoryRunner.Within(observed, run, clock.Time).ConfigureAwait(false);
+        var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken);
+        // A factory that completed at once needs no timeout and no Task (nothing allocated for it).
+        Task<Outcome>? running = null;
+        Outcome outcome;
+        if (observed.IsCompleted) outcome = observed.Result;
+        else
+        {
+            running = observed.AsTask();
+            outcome = await FactoryRunner.Within(running, run, clock.Time).ConfigureAwait(false);
+        }
         var settlement = Core.Flight.settle(options, clock.Now, clock.Jitter(options), run, outcome);
         await Apply<T>(key, settlement, options).ConfigureAwait(false);
         if (outcome.IsSoftTimedOut || outcome.IsHardTimedOut)
         {
-            if (settlement.KeepFactoryRunning) _ = CompleteInBackground<T>(key, observed, options, run);
+            if (settlement.KeepFactoryRunning) _ = CompleteInBackground<T>(key, running!, options, run);
             else flight.CancelFactory();
         }
         return settlement.Reply;

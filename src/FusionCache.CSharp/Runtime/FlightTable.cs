@@ -20,15 +20,15 @@ internal sealed class FlightTable
 
     /// <summary>Joins the key's flight as a waiter, creating it when there is none.</summary>
     /// <param name="key">The key.</param>
-    /// <param name="cancelWhenAbandoned">For a new flight: cancel its factory when every waiter has left.</param>
+    /// <param name="cancellable">For a new flight: its factory may be cancelled (when every waiter has left, or at a timeout).</param>
     /// <param name="isLeader">True when the caller created the flight and must start it.</param>
-    public Flight Join(string key, bool cancelWhenAbandoned, out bool isLeader)
+    public Flight Join(string key, bool cancellable, out bool isLeader)
     {
         while (true)
         {
             if (!_flights.TryGetValue(key, out var flight))
             {
-                var mine = new Flight(cancelWhenAbandoned);
+                var mine = new Flight(cancellable, background: false);
                 flight = _flights.GetOrAdd(key, mine);
                 isLeader = ReferenceEquals(flight, mine);
             }
@@ -41,10 +41,10 @@ internal sealed class FlightTable
     }
 
     /// <summary>Starts a background flight for the key unless one is running; true when it was created.</summary>
-    public bool TryStartBackground(string key, out Flight flight)
+    public bool TryStartBackground(string key, bool cancellable, out Flight flight)
     {
         if (_flights.ContainsKey(key)) { flight = null!; return false; }
-        var mine = new Flight(cancelWhenAbandoned: false);
+        var mine = new Flight(cancellable, background: true);
         flight = _flights.GetOrAdd(key, mine);
         return ReferenceEquals(flight, mine);
     }

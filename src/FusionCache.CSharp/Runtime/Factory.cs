@@ -1,0 +1,25 @@
+using Fusion.Core;
+using LanguageExt;
+using Microsoft.FSharp.Core;
+
+namespace Fusion.Runtime;
+
+/// <summary>The user's factory in either shape, without a closure to adapt one to the other: a plain
+/// factory costs no <see cref="FactoryContext{T}"/> either.</summary>
+internal readonly struct Factory<T>
+{
+    private readonly Func<Task<Either<Err, T>>>? _plain;
+    private readonly Func<FactoryContext<T>, Task<Either<Err, T>>>? _withContext;
+
+    public Factory(Func<Task<Either<Err, T>>> plain) => _plain = plain;
+
+    public Factory(Func<FactoryContext<T>, Task<Either<Err, T>>> withContext) => _withContext = withContext;
+
+    /// <summary>Calls the factory; <paramref name="fallback"/> becomes the context's stale value when it is a <typeparamref name="T"/>.</summary>
+    public Task<Either<Err, T>> Invoke(string key, FSharpValueOption<Entry> fallback, CancellationToken token)
+    {
+        if (_plain is not null) return _plain();
+        var stale = fallback.IsSome && fallback.Value.Value is T v ? Option<T>.Some(v) : Option<T>.None;
+        return _withContext!(new FactoryContext<T>(key, stale, token));
+    }
+}
