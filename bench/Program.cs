@@ -1,4 +1,21 @@
 using BenchmarkDotNet.Running;
+using Fusion.Bench;
 
-// Runs the benchmarks named on the command line, e.g. `--filter *Hit*`; see bench/README.md.
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Modes (see bench/README.md):
+//   --hit-ratio [results dir]         replay the Zipf trace, print the hit ratios, write hit-ratio.csv
+//   --chart <results dir> [svg path]  draw the SVG from BenchmarkDotNet's *-report.csv and hit-ratio.csv
+//   anything else                     BenchmarkDotNet, e.g. `--filter *Hit* --job short`
+const string DefaultResults = "BenchmarkDotNet.Artifacts/results";
+switch (args)
+{
+    case ["--hit-ratio", .. var rest]:
+        HitRatio.Run(rest.Length > 0 ? rest[0] : DefaultResults);
+        break;
+    case ["--chart", var results, .. var rest]:
+        Chart.Write(results, rest.Length > 0 ? rest[0] : "../docs/benchmarks.svg");
+        break;
+    default:
+        Recorded.Clear(); // the counts of an earlier run must not show in this one's columns
+        BenchmarkSwitcher.FromAssembly(typeof(Caches).Assembly).Run(args);
+        break;
+}

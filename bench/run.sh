@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the benchmark suite, the hit-ratio replay and the chart. See bench/README.md.
+#   bench/run.sh quick [BenchmarkDotNet args]   ShortRun job, 5 iterations (3 warm-ups): about 5 minutes
+#   bench/run.sh full  [BenchmarkDotNet args]   BenchmarkDotNet's default job: tens of minutes (not timed yet)
+# Extra arguments go to BenchmarkDotNet, e.g. `bench/run.sh quick --filter '*Hit*'`.
+set -euo pipefail
+cd "$(dirname "$0")"
+mode="${1:-quick}"
+shift $(( $# > 0 ? 1 : 0 ))
+case "$mode" in
+  quick) job=(--job short --iterationCount 5) ;;
+  full) job=() ;;
+  *) echo "usage: $0 quick|full [BenchmarkDotNet arguments]" >&2; exit 2 ;;
+esac
+filter=(--filter '*')
+for arg in "$@"; do [[ "$arg" == --filter ]] && filter=(); done
+
+results=BenchmarkDotNet.Artifacts/results
+dotnet build -c Release
+dotnet run -c Release --no-build -- "${filter[@]}" "${job[@]}" "$@"
+dotnet run -c Release --no-build -- --hit-ratio "$results"
+dotnet run -c Release --no-build -- --chart "$results" ../docs/benchmarks.svg
