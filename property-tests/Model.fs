@@ -94,7 +94,7 @@ let private fly key refresh source (dflt: int option) node =
     let d = match dflt with Some v -> ValueSome(box v) | None -> ValueNone
     let node = { node with Sequence = node.Sequence + 1L }
     let request =
-        { Options = o; Now = node.Now; Sequence = node.Sequence; Refresh = refresh
+        { Options = o; Now = node.Now; Timestamp = node.Now; Sequence = node.Sequence; Refresh = refresh
           Current = entryOf key node; Default = d; HasDistributed = false }
     match Flight.plan request with
     | FlightPlan.Answer(reply, change) -> toAnswer reply, apply key change node

@@ -37,7 +37,9 @@ type World =
       Produced: Map<int, int64>
       NextValue: int
       /// Slow factories still running: node, key, run.
-      Running: (NodeId * string * FactoryRun) list }
+      Running: (NodeId * string * FactoryRun) list
+      /// Each node's last write stamp (the runtime's hybrid logical clock).
+      Stamps: Map<NodeId, int64> }
 
 let private other = function A -> B | B -> A
 
@@ -83,6 +85,16 @@ let private effects node key (change: L1Change) (l2: L2Change) (notify: Remote v
 
 let private fresh w = w.NextValue, { w with NextValue = w.NextValue + 1 }
 
+/// A write's timestamp on a node: now, but after every stamp the node gave or observed.
+let private stampOf node w =
+    let last = Map.tryFind node w.Stamps |> Option.defaultValue Int64.MinValue
+    let ts = max w.Now (last + 1L)
+    ts, { w with Stamps = Map.add node ts w.Stamps }
+
+/// A node hears of a timestamp (a notification, an L2 entry): its later stamps come after it.
+let private observe node ts w =
+    if ts > (Map.tryFind node w.Stamps |> Option.defaultValue Int64.MinValue) then { w with Stamps = Map.add node ts w.Stamps } else w
+
 /// A GetOrSet on one node; the answer is the value returned, if any.
 let private get node key succeeds w : int option * World =
     let o = w.Options
@@ -90,10 +102,12 @@ let private get node key succeeds w : int option * World =
     match l1Of node key w with
     | ValueSome e when state e = Fresh || state e = RefreshDue -> Some(unbox e.Value), w // (refresh not modelled here)
     | current ->
-        let w = { w with Sequence = w.Sequence + 1L }
+        let ts, w = stampOf node { w with Sequence = w.Sequence + 1L }
         let request =
-            { Options = o; Now = w.Now; Sequence = w.Sequence; Refresh = false
+            { Options = o; Now = w.Now; Timestamp = ts; Sequence = w.Sequence; Refresh = false
               Current = current; Default = ValueNone; HasDistributed = true }
+        // Redis keeps what the fake clock expired; the node observes whatever it reads.
+        let w = match Map.tryFind key w.L2 with Some e -> observe node e.Timestamp w | None -> w
         let l2 = Map.tryFind key w.L2 |> Option.filter (fun e -> w.Now < e.PhysicalExpiry && not (Lifecycle.isMarker e))
         let plan =
             match Flight.plan request with
@@ -119,29 +133,32 @@ let step (op: Op) (w: World) : int option * World =
     | Get(node, key, succeeds) -> get node key succeeds w
     | Set(node, key) ->
         let v, w = fresh w
-        let w = { w with Sequence = w.Sequence + 1L; Produced = Map.add v w.Now w.Produced }
-        let e = Commands.set o w.Now 0L w.Sequence true (box v)
+        let ts, w = stampOf node w
+        let w = { w with Sequence = w.Sequence + 1L; Produced = Map.add v ts w.Produced }
+        let e = Commands.set o w.Now ts 0L w.Sequence true (box v)
         None, effects node key e.Change e.Distributed e.Notify w
     | Remove(node, key) ->
         let inFlight = w.Running |> List.exists (fun (n, k, _) -> n = node && k = key)
-        let w = { w with Sequence = w.Sequence + 1L }
-        let e = Commands.remove o w.Now w.Sequence inFlight true
+        let ts, w = stampOf node { w with Sequence = w.Sequence + 1L }
+        let e = Commands.remove o w.Now ts w.Sequence inFlight true
         None, effects node key e.Change e.Distributed e.Notify w
     | Expire(node, key) ->
-        let e = Commands.expire o w.Now true
+        let ts, w = stampOf node w
+        let e = Commands.expire o w.Now ts true
         None, effects node key e.Change e.Distributed e.Notify w
     | Deliver ->
         match w.Channel with
         | (sender, key, notice) :: rest ->
             let receiver = other sender
+            let w = observe receiver (match notice with Remote.Set t | Remote.Remove t | Remote.Expire t -> t) w
             let inFlight = w.Running |> List.exists (fun (n, k, _) -> n = receiver && k = key)
             let change = Lifecycle.applyRemote w.Now inFlight (l1Of receiver key w) notice
             None, applyL1 receiver key change { w with Channel = rest }
         | [] -> None, w
     | Begin(node, key) ->
-        let w = { w with Sequence = w.Sequence + 1L }
+        let ts, w = stampOf node { w with Sequence = w.Sequence + 1L }
         let request =
-            { Options = o; Now = w.Now; Sequence = w.Sequence; Refresh = false
+            { Options = o; Now = w.Now; Timestamp = ts; Sequence = w.Sequence; Refresh = false
               Current = l1Of node key w; Default = ValueNone; HasDistributed = true }
         match Flight.plan request with
         | FlightPlan.ReadDistributed(run, _, _)
@@ -176,7 +193,7 @@ let private scenario =
 
 let start o =
     { Now = DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks; Options = o; L1 = Map.empty; L2 = Map.empty
-      Channel = []; Sequence = 0L; Produced = Map.empty; NextValue = 1; Running = [] }
+      Channel = []; Sequence = 0L; Produced = Map.empty; NextValue = 1; Running = []; Stamps = Map.empty }
 
 [<Property(MaxTest = 1000)>]
 let ``8. across L1 and L2, an older result never overwrites a newer one`` () =

@@ -93,7 +93,7 @@ public sealed class FusionCache : IDisposable
         CheckKey(key);
         if (value is null) Throw.NullArgument(nameof(value));
         var o = Resolve(options);
-        return Run<T>(key, Commands.set(o, _clock.Now, _clock.Jitter(o), _clock.NextSequence(), _distributed is not null, value), o);
+        return Run<T>(key, Commands.set(o, _clock.Now, _clock.Stamp(), _clock.Jitter(o), _clock.NextSequence(), _distributed is not null, value), o);
     }
 
     /// <summary>The key's value if it is fresh (or stale, with <see cref="FusionCacheEntryOptions.AllowStaleOnReadOnly"/>)
@@ -130,7 +130,7 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        return Run<object>(key, Commands.remove(o, _clock.Now, _clock.NextSequence(), _flights.IsRunning(key), _distributed is not null), o);
+        return Run<object>(key, Commands.remove(o, _clock.Now, _clock.Stamp(), _clock.NextSequence(), _flights.IsRunning(key), _distributed is not null), o);
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value
@@ -139,7 +139,7 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        return Run<object>(key, Commands.expire(o, _clock.Now, _distributed is not null), o);
+        return Run<object>(key, Commands.expire(o, _clock.Now, _clock.Stamp(), _distributed is not null), o);
     }
 
     /// <summary>Applies a command's effects: L1 now, L2 and the notification as the options say.</summary>

@@ -24,7 +24,7 @@ public sealed class FusionCacheBuilder
     private EntryOptions _defaults = EntryOptionsModule.Default;
     private TimeProvider _time = TimeProvider.System;
     private ILogger _logger = NullLogger.Instance;
-    private Func<(IConnectionMultiplexer Connection, bool Owned)>? _redis;
+    private Func<(Task<IConnectionMultiplexer> Connecting, bool Owned)>? _redis;
     private string _cacheName = "fusion";
     private IFusionSerializer _serializer = new JsonFusionSerializer();
     private TimeSpan _circuitBreak = TimeSpan.Zero;
@@ -106,17 +106,22 @@ public sealed class FusionCacheBuilder
         var configuration = ConfigurationOptions.Parse(connectionString); // throws on a malformed string, naming it
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast; // while Redis is away, fail at once and queue
-        return WithRedis(() => (ConnectionMultiplexer.Connect(configuration), true), cacheName, backgroundWrites);
+        // Connect in the background: building the cache never waits for Redis.
+        return WithRedis(() => (Connect(configuration), true), cacheName, backgroundWrites);
     }
+
+    // On the thread pool: even the synchronous start of a connect must not hold up Build().
+    private static Task<IConnectionMultiplexer> Connect(ConfigurationOptions configuration) =>
+        Task.Run<IConnectionMultiplexer>(async () => await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false));
 
     /// <summary>As <see cref="WithRedis(string, string, bool)"/>, on a connection you own (the cache does not dispose it).</summary>
     public FusionCacheBuilder WithRedis(IConnectionMultiplexer connection, string cacheName = "fusion", bool backgroundWrites = false)
     {
         if (connection is null) Throw.NullArgument(nameof(connection));
-        return WithRedis(() => (connection, false), cacheName, backgroundWrites);
+        return WithRedis(() => (Task.FromResult(connection), false), cacheName, backgroundWrites);
     }
 
-    private FusionCacheBuilder WithRedis(Func<(IConnectionMultiplexer, bool)> connect, string cacheName, bool backgroundWrites)
+    private FusionCacheBuilder WithRedis(Func<(Task<IConnectionMultiplexer>, bool)> connect, string cacheName, bool backgroundWrites)
     {
         if (string.IsNullOrWhiteSpace(cacheName) || cacheName.Contains(' '))
             throw new ArgumentException($"cacheName = '{cacheName}' is invalid: it must be a non-empty name without spaces.", nameof(cacheName));

@@ -69,7 +69,8 @@ public sealed class FusionCacheEntryOptions
         init => _distributedDuration = value is TimeSpan d ? Check(OptionRules.duration(nameof(DistributedCacheDuration), d), nameof(DistributedCacheDuration), d) : null;
     }
 
-    /// <summary>Past it an L2 operation is abandoned, when a fallback exists (a read is then a miss).</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
+    /// <summary>Past it an L2 read is abandoned (a miss) when a fallback exists; a write, which has its value
+    /// in hand, is always abandoned past it (and queued for recovery).</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
     public TimeSpan DistributedCacheSoftTimeout { get => _distributedSoftTimeout ?? Timeout.InfiniteTimeSpan; init => _distributedSoftTimeout = Check(OptionRules.timeout(nameof(DistributedCacheSoftTimeout), value), nameof(DistributedCacheSoftTimeout), value); }
 
     /// <summary>Past it an L2 operation is abandoned (a read is a miss, a write is queued for recovery).</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>

@@ -14,22 +14,24 @@ module Commands =
         struct ((if hasDistributed && not o.SkipDistributedCacheWrite then l2 () else L2Change.Keep),
                 (if hasDistributed && not o.SkipBackplaneNotifications then ValueSome(notice ()) else ValueNone))
 
-    /// Write a fresh value at `now`.
-    let set (o: EntryOptions) (now: int64) (jitter: int64) (sequence: int64) (hasDistributed: bool) (value: obj) : Effects =
+    /// Write a fresh value at `now`; `timestamp` and `sequence` order the write.
+    let set (o: EntryOptions) (now: int64) (timestamp: int64) (jitter: int64) (sequence: int64) (hasDistributed: bool) (value: obj) : Effects =
         let struct (l2, notify) =
-            reach o hasDistributed (fun () -> L2Change.Put(Lifecycle.writtenDistributed o now jitter now sequence value)) (fun () -> Remote.Set now)
-        { Change = L1Change.Put(Lifecycle.written o now jitter now sequence value); Distributed = l2; Notify = notify }
+            reach o hasDistributed
+                (fun () -> L2Change.Put(Lifecycle.writtenDistributed o now jitter timestamp sequence value))
+                (fun () -> Remote.Set timestamp)
+        { Change = L1Change.Put(Lifecycle.written o now jitter timestamp sequence value); Distributed = l2; Notify = notify }
 
     /// Delete the key everywhere. When a flight for the key is running here (`inFlight`), L1 keeps a
     /// marker of the remove instead, so that flight's older result cannot bring the value back.
-    let remove (o: EntryOptions) (now: int64) (sequence: int64) (inFlight: bool) (hasDistributed: bool) : Effects =
-        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Remove now) (fun () -> Remote.Remove now)
-        let change = if inFlight then L1Change.Put(Lifecycle.marker now now sequence) else L1Change.Drop
+    let remove (o: EntryOptions) (now: int64) (timestamp: int64) (sequence: int64) (inFlight: bool) (hasDistributed: bool) : Effects =
+        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Remove timestamp) (fun () -> Remote.Remove timestamp)
+        let change = if inFlight then L1Change.Put(Lifecycle.marker now timestamp sequence) else L1Change.Drop
         { Change = change; Distributed = l2; Notify = notify }
 
-    /// Make the key stale everywhere.
-    let expire (o: EntryOptions) (now: int64) (hasDistributed: bool) : Effects =
-        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Expire now) (fun () -> Remote.Expire now)
+    /// Make the key stale everywhere (here at `now`; elsewhere as of `timestamp`).
+    let expire (o: EntryOptions) (now: int64) (timestamp: int64) (hasDistributed: bool) : Effects =
+        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Expire timestamp) (fun () -> Remote.Expire timestamp)
         { Change = L1Change.ExpireAt now; Distributed = l2; Notify = notify }
 
 /// A circuit breaker for L2: after an error, L2 is skipped until `OpenUntil`.

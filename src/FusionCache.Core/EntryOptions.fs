@@ -31,7 +31,7 @@ type EntryOptions =
       AllowStaleOnReadOnly: bool
       /// L2 logical lifetime; `ValueNone` means the same as Duration. Default none.
       DistributedCacheDuration: TimeSpan voption
-      /// Past it an L2 operation is abandoned when a fallback exists. Default infinite.
+      /// Past it an L2 read is abandoned (a miss) when a fallback exists, and a write always. Default infinite.
       DistributedCacheSoftTimeout: TimeSpan
       /// Past it an L2 operation is abandoned (a read is a miss). Default infinite.
       DistributedCacheHardTimeout: TimeSpan

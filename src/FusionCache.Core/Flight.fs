@@ -14,6 +14,8 @@ type Reply =
 type FlightRequest =
     { Options: EntryOptions
       Now: int64
+      /// The timestamp the result will carry (the shell's write stamp, at or just after `Now`).
+      Timestamp: int64
       /// The node's next write sequence: the result's sequence.
       Sequence: int64
       /// An eager refresh: it runs even while the entry is valid.
@@ -113,7 +115,7 @@ module Flight =
             let fallback = fallbackOf o r.Now r.Current
             let fallbackDefault = if o.IsFailSafeEnabled then r.Default else ValueNone
             let run =
-                { StartedAt = r.Now
+                { StartedAt = r.Timestamp
                   Sequence = r.Sequence
                   Fallback = fallback
                   Default = fallbackDefault

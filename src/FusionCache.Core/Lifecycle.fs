@@ -120,10 +120,11 @@ module Lifecycle =
             incoming.Timestamp > c.Timestamp
             || (incoming.Timestamp = c.Timestamp && incoming.Sequence >= c.Sequence)
 
-    /// After a reconnect, a copy older than the disconnect may have missed notifications: it is
-    /// expired (kept as a fallback) so the next read revalidates it against L2.
-    let revalidate (now: int64) (disconnectedAt: int64) (e: Entry) : L1Change =
-        if e.Timestamp < disconnectedAt then expire now e else L1Change.Keep
+    /// After a reconnect, a copy written before `writtenBefore` may be out of date (missed
+    /// notifications, a write refused on replay): it is expired (kept as a fallback) so the next
+    /// read revalidates it against L2. The runtime passes `Ticks.Never`: every copy.
+    let revalidate (now: int64) (writtenBefore: int64) (e: Entry) : L1Change =
+        if e.Timestamp < writtenBefore then expire now e else L1Change.Keep
 
     /// The value of a marker entry; never returned, because a marker is always Dead.
     let private markerValue = obj ()

@@ -17,7 +17,7 @@ public sealed class FlightDecisionTests
         Assert.IsType<FlightPlan.RunFactory>(Flight.plan(Request(o, refresh, current is null ? NoEntry : Some(current), fallbackDefault ?? NoDefault))).Run;
 
     private static FlightRequest Request(EntryOptions o, bool refresh, FSharpValueOption<Entry> current, FSharpValueOption<object> fallbackDefault) =>
-        new(o, Now, 1, refresh, current, fallbackDefault, false);
+        new(o, Now, Now, 1, refresh, current, fallbackDefault, false);
 
     [Fact]
     public void Plan_WhenTheEntryIsFresh_AnswersWithoutTheFactory()

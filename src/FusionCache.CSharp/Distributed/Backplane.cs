@@ -12,7 +12,7 @@ namespace Fusion.Distributed;
 internal sealed class Backplane
 {
     private const int None = 0, Subscribed = 1, Subscribing = 2;
-    private readonly IConnectionMultiplexer _connection;
+    private readonly RedisConnection _connection;
     private readonly RedisChannel _channel;
     private readonly Guid _instanceId;
     private readonly MemoryLevel _memory;
@@ -23,7 +23,7 @@ internal sealed class Backplane
     private readonly Action<RedisChannel, RedisValue> _handler;
     private int _state;
 
-    public Backplane(IConnectionMultiplexer connection, string cacheName, Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
+    public Backplane(RedisConnection connection, string cacheName, Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
     {
         _connection = connection;
         _channel = RedisChannel.Literal(cacheName + ":backplane:v" + NoticeCodec.Version);
@@ -41,16 +41,17 @@ internal sealed class Backplane
     /// <summary>Subscribes once; safe to call again (after a failure, or on every reconnect).</summary>
     public async Task EnsureSubscribed()
     {
+        if (_connection.Multiplexer is null) return; // subscribed once connected
         if (Interlocked.CompareExchange(ref _state, Subscribing, None) != None) return; // subscribed, or on its way
         try
         {
-            await _connection.GetSubscriber().SubscribeAsync(_channel, _handler).ConfigureAwait(false);
+            await _connection.Required.GetSubscriber().SubscribeAsync(_channel, _handler).ConfigureAwait(false);
             Volatile.Write(ref _state, Subscribed);
         }
         catch (Exception ex)
         {
             // Take the locally registered handler back, so that the retry (on reconnect) adds it only once.
-            _connection.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget);
+            _connection.Required.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget);
             Volatile.Write(ref _state, None);
             _logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", DistributedLevel.Short(ex));
         }
@@ -59,12 +60,20 @@ internal sealed class Backplane
     /// <summary>Stops receiving (this node's handler only).</summary>
     public void Unsubscribe()
     {
-        try { _connection.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget); }
+        try { _connection.Multiplexer?.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget); }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException) { } // closing anyway
     }
 
     public async Task Publish(string key, Remote notice) =>
-        await _connection.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(_instanceId, key, notice)).ConfigureAwait(false);
+        await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(_instanceId, key, notice)).ConfigureAwait(false);
+
+    private static long RemoteTimestamp(Remote notice) => notice switch
+    {
+        Remote.Set s => s.Timestamp,
+        Remote.Remove r => r.Timestamp,
+        Remote.Expire e => e.Timestamp,
+        _ => throw new System.Diagnostics.UnreachableException(),
+    };
 
     private void Receive(RedisValue message)
     {
@@ -77,6 +86,7 @@ internal sealed class Backplane
                 return;
             }
             if (sender == _instanceId) return; // our own message: already applied here (invariant 9)
+            _clock.Observe(RemoteTimestamp(notice)); // our next write comes after the one we heard of
             var now = _clock.Now;
             _memory.Update(key, current => Lifecycle.applyRemote(now, _flights.IsRunning(key), current, notice));
             Interlocked.Increment(ref Applied);

@@ -13,7 +13,7 @@ namespace Fusion.Distributed;
 /// </summary>
 internal sealed class DistributedLevel : IDisposable
 {
-    private readonly IConnectionMultiplexer _connection;
+    private readonly RedisConnection _connection = new();
     private readonly bool _ownsConnection;
     private readonly RedisLevel _redis;
     private readonly Backplane _backplane;
@@ -31,24 +31,46 @@ internal sealed class DistributedLevel : IDisposable
     /// <summary>Debug counters the tests read.</summary>
     public long UnreadablePayloads, FailedOperations, Replayed;
 
-    public DistributedLevel(IConnectionMultiplexer connection, bool ownsConnection, DistributedSettings settings,
+    public DistributedLevel(Task<IConnectionMultiplexer> connecting, bool ownsConnection, DistributedSettings settings,
         Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
     {
-        _connection = connection;
         _ownsConnection = ownsConnection;
         _settings = settings;
         _serializer = settings.Serializer;
         _memory = memory;
         _clock = clock;
         _logger = logger;
-        _redis = new RedisLevel(connection, settings.CacheName);
-        _backplane = new Backplane(connection, settings.CacheName, instanceId, memory, flights, clock, logger);
+        _redis = new RedisLevel(_connection, settings.CacheName);
+        _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, flights, clock, logger);
         _queue = new RecoveryQueue(settings.RecoveryCapacity);
+        _disconnectedAt = clock.Now; // until the connection is there
+        _ = Attach(connecting);
+        _ = ReplayLoop();
+    }
+
+    /// <summary>Takes the connection when it arrives; the cache works on L1 meanwhile.</summary>
+    private async Task Attach(Task<IConnectionMultiplexer> connecting)
+    {
+        IConnectionMultiplexer connection;
+        try
+        {
+            connection = await connecting.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError("Fusion: could not set up the Redis connection; the cache works on L1 only: {Error}", Short(ex));
+            return;
+        }
+        if (_stopping.IsCancellationRequested)
+        {
+            if (_ownsConnection) connection.Dispose(); // disposed while connecting
+            return;
+        }
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += OnConnectionRestored;
-        if (!connection.IsConnected) _disconnectedAt = clock.Now;
-        _ = _backplane.EnsureSubscribed();
-        _ = ReplayLoop();
+        _connection.Set(connection);
+        if (connection.IsConnected) OnConnectionRestored(connection, null!);
+        else _ = _backplane.EnsureSubscribed();
     }
 
     public Backplane Backplane => _backplane;
@@ -77,6 +99,7 @@ internal sealed class DistributedLevel : IDisposable
         if (bytes is null) return FSharpValueOption<Entry>.ValueNone;
         if (!EnvelopeCodec.TryDecode(bytes, out var header, out var payload, out var error))
             return Unreadable(key, error!);
+        _clock.Observe(header.Timestamp); // our next write comes after the one we read
         if (header.IsTombstone) return FSharpValueOption<Entry>.ValueNone; // removed
         try
         {
@@ -104,7 +127,11 @@ internal sealed class DistributedLevel : IDisposable
             write = null;
         }
         var notice = notify.IsSome ? notify.Value : null;
-        var timeout = options.DistributedCacheHardTimeout;
+        // A write has its value in hand, so the soft timeout applies too: a caller never waits on a slow
+        // Redis past it; a cut write is queued, and lands later at most once (the guard).
+        var timeout = options.DistributedCacheSoftTimeout != Timeout.InfiniteTimeSpan
+            && (options.DistributedCacheHardTimeout == Timeout.InfiniteTimeSpan || options.DistributedCacheSoftTimeout < options.DistributedCacheHardTimeout)
+            ? options.DistributedCacheSoftTimeout : options.DistributedCacheHardTimeout;
         var sent = write is null ? Task.FromResult(true) : Send(key, write, notice, timeout);
         // The notification goes after the L2 write, so a node that re-reads finds the new value.
         var notified = notice is null ? sent : NotifyAfter(sent, key, notice, timeout);
@@ -204,10 +231,11 @@ internal sealed class DistributedLevel : IDisposable
         var disconnectedAt = Interlocked.Exchange(ref _disconnectedAt, 0);
         if (disconnectedAt != 0)
         {
-            // Notifications may have been missed while away: older copies are revalidated.
+            // Notifications may have been missed while away, and a write made while away may be refused
+            // on replay by a newer one: every copy held now is revalidated against L2 on its next read.
             var now = _clock.Now;
-            _memory.UpdateAll(entry => Lifecycle.revalidate(now, disconnectedAt, entry));
-            _logger.LogInformation("Fusion: the connection to Redis is back; replaying {Count} queued operations", _queue.Count);
+            _memory.UpdateAll(entry => Lifecycle.revalidate(now, Ticks.Never, entry));
+            _logger.LogInformation("Fusion: connected to Redis; replaying {Count} queued operations", _queue.Count);
         }
         _ = _backplane.EnsureSubscribed();
         _replaySignal.Release();
@@ -254,8 +282,11 @@ internal sealed class DistributedLevel : IDisposable
     {
         _stopping.Cancel();
         _backplane.Unsubscribe();
-        _connection.ConnectionFailed -= OnConnectionFailed;
-        _connection.ConnectionRestored -= OnConnectionRestored;
-        if (_ownsConnection) _connection.Dispose();
+        if (_connection.Multiplexer is { } connection)
+        {
+            connection.ConnectionFailed -= OnConnectionFailed;
+            connection.ConnectionRestored -= OnConnectionRestored;
+            if (_ownsConnection) connection.Dispose();
+        }
     }
 }

@@ -5,7 +5,7 @@ namespace Fusion.Distributed;
 
 /// <summary>L2 on Redis: reads raw envelopes and applies prepared writes. Errors are thrown to the caller
 /// (<see cref="DistributedLevel"/>), which turns them into misses, the breaker and the recovery queue.</summary>
-internal sealed class RedisLevel(IConnectionMultiplexer connection, string cacheName)
+internal sealed class RedisLevel(RedisConnection connection, string cacheName)
 {
     private readonly string _prefix = cacheName + ":v" + EnvelopeCodec.Version + ":";
 
@@ -16,14 +16,14 @@ internal sealed class RedisLevel(IConnectionMultiplexer connection, string cache
 
     public async Task<byte[]?> Get(string key)
     {
-        var value = await connection.GetDatabase().StringGetAsync(KeyOf(key)).ConfigureAwait(false);
+        var value = await connection.Required.GetDatabase().StringGetAsync(KeyOf(key)).ConfigureAwait(false);
         return value.IsNull ? null : (byte[]?)value;
     }
 
     /// <summary>Applies <paramref name="write"/>; its time to live counts from <paramref name="now"/>.</summary>
     public async Task Apply(string key, L2Write write, long now)
     {
-        var db = connection.GetDatabase();
+        var db = connection.Required.GetDatabase();
         RedisKey[] keys = [KeyOf(key)];
         switch (write.What)
         {

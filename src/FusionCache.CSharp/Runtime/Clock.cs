@@ -4,11 +4,16 @@ using Fusion.Core;
 namespace Fusion.Runtime;
 
 /// <summary>
-/// The shell's sources of time and randomness, which the core receives as plain inputs. With the
-/// system clock, "now" is the wall clock read once a second and advanced in between by
-/// <see cref="Environment.TickCount64"/> (a few nanoseconds instead of a wall-clock read on every hit;
-/// millisecond resolution, plenty for cache lifetimes). It never goes backwards. Any other
-/// <see cref="TimeProvider"/> (a fake one in tests) is asked every time.
+/// The shell's sources of time and randomness, which the core receives as plain inputs.
+/// <list type="bullet">
+/// <item><see cref="Now"/>, for reads: with the system clock, the wall clock read once a second and
+/// advanced in between by <see cref="Environment.TickCount64"/> (a few nanoseconds instead of a
+/// wall-clock read on every hit; millisecond steps, plenty to classify an entry).</item>
+/// <item><see cref="Stamp"/>, for writes: the precise clock, strictly increasing on this node and
+/// after every timestamp this node has seen from another (a hybrid logical clock), so writes are
+/// ordered even within one tick and despite clock skew between nodes.</item>
+/// </list>
+/// Any other <see cref="TimeProvider"/> (a fake one in tests) is asked every time.
 /// </summary>
 internal sealed class Clock
 {
@@ -16,6 +21,7 @@ internal sealed class Clock
     private readonly bool _system;
     private Anchor _anchor;
     private long _sequence;
+    private long _lastStamp;
 
     public Clock(TimeProvider time)
     {
@@ -36,6 +42,30 @@ internal sealed class Clock
             var anchor = Volatile.Read(ref _anchor);
             var elapsedMs = Environment.TickCount64 - anchor.TickMs;
             return elapsedMs < RebaseEveryMs ? anchor.UtcTicks + elapsedMs * TimeSpan.TicksPerMillisecond : Rebase(anchor, elapsedMs);
+        }
+    }
+
+    /// <summary>The timestamp of a write: now, but strictly after every stamp given or observed before.</summary>
+    public long Stamp()
+    {
+        var now = _system ? DateTime.UtcNow.Ticks : Time.GetUtcNow().UtcTicks;
+        while (true)
+        {
+            var last = Volatile.Read(ref _lastStamp);
+            var next = Math.Max(now, last + 1);
+            if (Interlocked.CompareExchange(ref _lastStamp, next, last) == last) return next;
+        }
+    }
+
+    /// <summary>A timestamp from another node (a notification, an L2 entry): later stamps here come after it.</summary>
+    public void Observe(long timestamp)
+    {
+        var last = Volatile.Read(ref _lastStamp);
+        while (timestamp > last)
+        {
+            var seen = Interlocked.CompareExchange(ref _lastStamp, timestamp, last);
+            if (seen == last) return;
+            last = seen;
         }
     }
 

@@ -23,7 +23,7 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         try
         {
             var plan = Core.Flight.plan(new FlightRequest(
-                options, clock.Now, clock.NextSequence(), refresh, memory.Get(key), fallbackDefault, distributed is not null));
+                options, clock.Now, clock.Stamp(), clock.NextSequence(), refresh, memory.Get(key), fallbackDefault, distributed is not null));
             if (plan is FlightPlan.ReadDistributed read)
             {
                 var found = await distributed!.Read<T>(key, read.SoftTimeout, read.HardTimeout).ConfigureAwait(false);

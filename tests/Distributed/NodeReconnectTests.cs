@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Fusion.Tests.Distributed.Support;
+using Fusion.Tests.Redis.Support;
+using Fusion.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Fusion.Tests.Distributed;
+
+/// <summary>
+/// One node cut off from Redis while the others keep it (through a proxy): it misses notifications, so once back it
+/// revalidates what it held, replays what it wrote meanwhile, and the nodes converge (SEMANTICS §4).
+/// </summary>
+public sealed class NodeReconnectTests(RedisServerFixture redis, ITestOutputHelper log) : IClassFixture<RedisServerFixture>
+{
+    private static readonly Func<FusionCacheBuilder, FusionCacheBuilder> OneMinute = b =>
+        b.WithDuration(TimeSpan.FromMinutes(1)).WithFailSafe(throttle: TimeSpan.FromMilliseconds(200));
+
+    /// <summary>A on Redis directly, B through <paramref name="proxy"/>.</summary>
+    private async Task<Nodes> Start(CuttableProxy proxy)
+    {
+        var nodes = Nodes.Start(redis.Server.ConnectionString(), 1, OneMinute, log);
+        nodes.Add(OneMinute, proxy.ConnectionString);
+        await nodes.WaitSubscribed(await Admin.Of(redis));
+        return nodes;
+    }
+
+    private static async Task CutOff(Nodes nodes, CuttableProxy proxy)
+    {
+        proxy.Cut();
+        await Poll.Until(() => Task.FromResult(!nodes.B.Distributed!.IsConnected), Nodes.Bound, "B sees Redis gone");
+        Assert.True(await nodes.Log(1).Logged("lost the connection to Redis"), "B never handled the disconnect");
+    }
+
+    private async Task Reconnect(Nodes nodes, CuttableProxy proxy)
+    {
+        var clock = Stopwatch.StartNew();
+        proxy.Resume();
+        await Poll.Until(() => Task.FromResult(nodes.B.Distributed!.IsConnected && nodes.B.Distributed.PendingRecoveries == 0),
+            Nodes.Bound, "B is back and has replayed its queue");
+        await nodes.WaitSubscribed(await Admin.Of(redis));
+        log.WriteLine($"B reconnected, replayed and resubscribed {clock.ElapsedMilliseconds} ms after the proxy resumed");
+    }
+
+    [Fact]
+    public async Task NodeThatMissedASet_ServesTheNewValueOnceBack()
+    {
+        using var proxy = new CuttableProxy(redis.Server.Port);
+        using var nodes = await Start(proxy);
+        var failing = TestFactory<string>.Failing(Values.SourceDown);
+        await nodes.Delivered(0, a => a.Set("k", "v1"));
+        Assert.Equal("v1", await Expect.Right(nodes.B.GetOrSet<string>("k", failing.Invoke)));
+
+        await CutOff(nodes, proxy);
+        await nodes.A.Set("k", "v2"); // B cannot hear of it
+        Assert.Equal("v1", await Expect.Right(nodes.B.GetOrSet<string>("k", failing.Invoke))); // B serves what it has, no error
+        await Reconnect(nodes, proxy);
+
+        Assert.Equal("v2", await Expect.Right(nodes.B.GetOrSet<string>("k", failing.Invoke)));
+    }
+
+    [Fact]
+    public async Task SetOnANodeWhileItIsCutOff_LandsWhenItIsBack_AndTheOthersHearOfIt()
+    {
+        using var proxy = new CuttableProxy(redis.Server.Port);
+        using var nodes = await Start(proxy);
+        var failing = TestFactory<string>.Failing(Values.SourceDown);
+        await nodes.Delivered(1, b => b.Set("k", "v1"));
+        Assert.Equal("v1", await Expect.Right(nodes.A.GetOrSet<string>("k", failing.Invoke)));
+
+        await CutOff(nodes, proxy);
+        await nodes.B.Set("k", "v2 by B while away");
+        Assert.Equal(1, nodes.B.Distributed!.PendingRecoveries);
+        var applied = nodes.Applied(0);
+        await Reconnect(nodes, proxy);
+        await nodes.WaitApplied(0, applied + 1); // the replayed notification
+
+        Assert.Equal("\"v2 by B while away\"", (await (await Admin.Of(redis)).Stored(nodes, "k")).PayloadText);
+        Assert.Equal("v2 by B while away", await Expect.Right(nodes.A.GetOrSet<string>("k", failing.Invoke)));
+    }
+
+    [Fact]
+    public async Task SetOnANodeWhileItIsCutOff_SupersededByANewerSetElsewhere_DoesNotStayOnThatNode()
+    {
+        using var proxy = new CuttableProxy(redis.Server.Port);
+        using var nodes = await Start(proxy);
+        var failing = TestFactory<string>.Failing(Values.SourceDown);
+
+        await CutOff(nodes, proxy);
+        await nodes.B.Set("k", "older, by B while away");
+        await ClockStep.Pass();
+        await nodes.A.Set("k", "newer, by A");
+        await Reconnect(nodes, proxy); // B's replay is refused: L2 holds the newer value
+
+        Assert.Equal("\"newer, by A\"", (await (await Admin.Of(redis)).Stored(nodes, "k")).PayloadText);
+        Assert.Equal("newer, by A", await Expect.Right(nodes.A.GetOrSet<string>("k", failing.Invoke)));
+        Assert.Equal("newer, by A", await Expect.Right(nodes.B.GetOrSet<string>("k", failing.Invoke)));
+    }
+}
