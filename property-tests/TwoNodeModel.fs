@@ -173,19 +173,24 @@ let step (op: Op) (w: World) : int option * World =
             None, effects node key s.Change s.Distributed s.Notify w
         | [] -> None, w
 
-let private ops =
+/// Requests on two nodes; `withChannel` adds explicit deliveries and slow factories (the pure
+/// model only: the runtime test delivers after every step and has no slow factories).
+let requests (withChannel: bool) =
     let node = Gen.elements [ A; B ]
     let key = Gen.elements [ "a"; "b" ]
+    let channel = if withChannel then 1 else 0
     Gen.frequency
         [ 3, Gen.oneof [ Gen.choose (0, 1_000); Gen.choose (0, 60_000) ] |> Gen.map Advance
           5, Gen.map3 (fun n k s -> Get(n, k, s)) node key (Gen.frequency [ 3, Gen.constant true; 1, Gen.constant false ])
           2, Gen.map2 (fun n k -> Set(n, k)) node key
           1, Gen.map2 (fun n k -> Remove(n, k)) node key
           1, Gen.map2 (fun n k -> Expire(n, k)) node key
-          4, Gen.constant Deliver
-          1, Gen.map2 (fun n k -> Begin(n, k)) node key
-          1, Gen.constant Complete ]
+          4 * channel, Gen.constant Deliver
+          channel, Gen.map2 (fun n k -> Begin(n, k)) node key
+          channel, Gen.constant Complete ]
     |> Gen.listOf
+
+let private ops = requests true
 
 let private scenario =
     let shrink (o, list: Op list) = seq { for i in 0 .. list.Length - 1 -> o, List.removeAt i list }

@@ -66,17 +66,7 @@ let private run (nodes: Nodes) (value: int) (op: Op) : int option =
     | Expire(node, key) -> (nodes.Of node).Expire(key).AsTask().Wait(); None
     | Deliver | Begin _ | Complete -> None
 
-let private ops =
-    let node = Gen.elements [ A; B ]
-    let key = Gen.elements [ "a"; "b" ]
-    Gen.frequency
-        [ 3, Gen.oneof [ Gen.choose (0, 1_000); Gen.choose (0, 60_000) ] |> Gen.map Advance
-          5, Gen.map3 (fun n k s -> Get(n, k, s)) node key (Gen.frequency [ 3, Gen.constant true; 1, Gen.constant false ])
-          2, Gen.map2 (fun n k -> Set(n, k)) node key
-          1, Gen.map2 (fun n k -> Remove(n, k)) node key
-          1, Gen.map2 (fun n k -> Expire(n, k)) node key ]
-    |> Gen.listOf
-    |> Gen.map (List.truncate 30)
+let private ops = TwoNodeModel.requests false |> Gen.map (List.truncate 30)
 
 let private scenario =
     let options = Generators.options false |> Gen.map (fun o -> { o with EagerRefreshThreshold = ValueNone })
