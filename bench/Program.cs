@@ -4,12 +4,17 @@ using Fusion.Bench;
 // Modes (see bench/README.md):
 //   --hit-ratio [results dir]         replay the Zipf trace, print the hit ratios, write hit-ratio.csv
 //   --chart <results dir> [svg path]  draw the SVG from BenchmarkDotNet's *-report.csv and hit-ratio.csv
+//   --propagation [results dir]       backplane propagation latency between two nodes on a local
+//                                     redis-server: print p50/p90/p99/max, write propagation.csv
 //   anything else                     BenchmarkDotNet, e.g. `--filter *Hit* --job short`
 const string DefaultResults = "BenchmarkDotNet.Artifacts/results";
 switch (args)
 {
     case ["--hit-ratio", .. var rest]:
         HitRatio.Run(rest.Length > 0 ? rest[0] : DefaultResults);
+        break;
+    case ["--propagation", .. var rest]:
+        await Propagation.Run(rest.Length > 0 ? rest[0] : DefaultResults);
         break;
     case ["--chart", var results, .. var rest]:
         Chart.Write(results, rest.Length > 0 ? rest[0] : "../docs/benchmarks.svg");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmark suite, the hit-ratio replay and the chart. See bench/README.md.
+# Runs the benchmark suite, the hit-ratio replay, the backplane propagation and the chart. See bench/README.md.
+# RedisBenchmarks and --propagation start a local redis-server (apt-get install redis-server).
 #   bench/run.sh quick [BenchmarkDotNet args]   ShortRun job, 5 iterations (3 warm-ups): about 5 minutes
 #   bench/run.sh full  [BenchmarkDotNet args]   BenchmarkDotNet's default job: tens of minutes (not timed yet)
 # Extra arguments go to BenchmarkDotNet, e.g. `bench/run.sh quick --filter '*Hit*'`.
@@ -19,4 +20,5 @@ results=BenchmarkDotNet.Artifacts/results
 dotnet build -c Release
 dotnet run -c Release --no-build -- "${filter[@]}" "${job[@]}" "$@"
 dotnet run -c Release --no-build -- --hit-ratio "$results"
+dotnet run -c Release --no-build -- --propagation "$results"
 dotnet run -c Release --no-build -- --chart "$results" ../docs/benchmarks.svg
