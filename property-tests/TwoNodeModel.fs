@@ -150,7 +150,7 @@ let step (op: Op) (w: World) : int option * World =
         match w.Channel with
         | (sender, key, notice) :: rest ->
             let receiver = other sender
-            let w = observe receiver (match notice with Remote.Set t | Remote.Remove t | Remote.Expire t -> t) w
+            let w = observe receiver (Lifecycle.timestampOf notice) w
             let inFlight = w.Running |> List.exists (fun (n, k, _) -> n = receiver && k = key)
             let change = Lifecycle.applyRemote w.Now inFlight (l1Of receiver key w) notice
             None, applyL1 receiver key change { w with Channel = rest }

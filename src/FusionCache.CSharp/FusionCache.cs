@@ -104,10 +104,9 @@ public sealed class FusionCache : IDisposable
         var o = Resolve(options);
         if (_memory.TryGet(key, out var entry))
         {
-            // A value served by fail-safe counts as stale here too: only AllowStaleOnReadOnly returns it.
-            var state = EntryModule.classifyFor(false, _clock.Now, entry);
-            if (state.IsDead) _memory.RemoveIfSame(key, entry);
-            else if (!state.IsStale || o.AllowStaleOnReadOnly) return new(entry.Value is T v ? Option<T>.Some(v) : Option<T>.None);
+            var now = _clock.Now;
+            if (EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, now, entry)) return new(entry.Value is T v ? Option<T>.Some(v) : Option<T>.None);
+            if (EntryModule.classify(now, entry).IsDead) _memory.RemoveIfSame(key, entry);
         }
         if (_distributed is null || o.SkipDistributedCacheRead) return new(Option<T>.None);
         return TryGetDistributed<T>(key, o);
@@ -119,8 +118,7 @@ public sealed class FusionCache : IDisposable
         if (found.IsNone) return Option<T>.None;
         var now = _clock.Now;
         var entry = Lifecycle.fromDistributed(o, now, found.Value);
-        var state = EntryModule.classifyFor(false, now, entry);
-        if (state.IsDead || (state.IsStale && !o.AllowStaleOnReadOnly)) return Option<T>.None;
+        if (!EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, now, entry)) return Option<T>.None;
         _memory.PutIfSupersedes(key, entry);
         return entry.Value is T v ? Option<T>.Some(v) : Option<T>.None;
     }

@@ -42,6 +42,14 @@ module Entry =
         elif now >= e.EagerRefreshAt then RefreshDue
         else Fresh
 
+    /// Whether a read-only lookup (`TryGet`, which never runs a factory) may return `e`: a valid value,
+    /// or a stale one (a value served by fail-safe included) only with `allowStale`; never a Dead one.
+    let readableWithoutFactory (allowStale: bool) (now: int64) (e: Entry) : bool =
+        match classify now e with
+        | Dead -> false
+        | Stale -> allowStale
+        | Fresh | RefreshDue -> allowStale || not e.IsStale
+
     /// The state of `e` for a reader: a value being served by fail-safe (`IsStale`) counts as Stale
     /// for a reader without fail-safe, which must never get a stale value (invariant 3).
     let classifyFor (failSafe: bool) (now: int64) (e: Entry) : Freshness =

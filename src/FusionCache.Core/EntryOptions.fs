@@ -95,6 +95,12 @@ module EntryOptions =
           SkipDistributedCacheWrite = false
           SkipBackplaneNotifications = false }
 
+    /// How long an L2 write may take: a write has its value in hand, so the soft timeout applies to it
+    /// as well as the hard one (a cut write is queued for recovery).
+    let distributedWriteTimeout (o: EntryOptions) : TimeSpan =
+        let struct (limit, _) = Ticks.firstTimeout o.DistributedCacheSoftTimeout o.DistributedCacheHardTimeout
+        limit
+
     /// The L2 logical lifetime: DistributedCacheDuration, or Duration when it is not set.
     let distributedDuration (o: EntryOptions) : TimeSpan =
         match o.DistributedCacheDuration with

@@ -141,6 +141,13 @@ module Lifecycle =
           IsStale = false
           FailSafeCycles = 0 }
 
+    /// The timestamp a notification carries.
+    let timestampOf (n: Remote) : int64 =
+        match n with
+        | Remote.Set ts
+        | Remote.Remove ts
+        | Remote.Expire ts -> ts
+
     /// Whether `e` is a marker (never a value to serve).
     let isMarker (e: Entry) : bool = obj.ReferenceEquals(e.Value, markerValue)
 

@@ -15,6 +15,12 @@ module Ticks =
         elif at > Never - span then Never
         else at + span
 
+    /// Of a soft and a hard timeout (`Timeout.InfiniteTimeSpan` for none), the one that fires first,
+    /// and whether it is the soft one.
+    let firstTimeout (soft: TimeSpan) (hard: TimeSpan) : struct (TimeSpan * bool) =
+        let infinite = Threading.Timeout.InfiniteTimeSpan
+        if soft <> infinite && (hard = infinite || soft < hard) then struct (soft, true) else struct (hard, false)
+
     /// Ticks of a duration, `Never` for an infinite one.
     let ofSpan (span: TimeSpan) : int64 =
         if span = Threading.Timeout.InfiniteTimeSpan then Never else span.Ticks

@@ -67,14 +67,6 @@ internal sealed class Backplane
     public async Task Publish(string key, Remote notice) =>
         await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(_instanceId, key, notice)).ConfigureAwait(false);
 
-    private static long RemoteTimestamp(Remote notice) => notice switch
-    {
-        Remote.Set s => s.Timestamp,
-        Remote.Remove r => r.Timestamp,
-        Remote.Expire e => e.Timestamp,
-        _ => throw new System.Diagnostics.UnreachableException(),
-    };
-
     private void Receive(RedisValue message)
     {
         try
@@ -86,7 +78,7 @@ internal sealed class Backplane
                 return;
             }
             if (sender == _instanceId) return; // our own message: already applied here (invariant 9)
-            _clock.Observe(RemoteTimestamp(notice)); // our next write comes after the one we heard of
+            _clock.Observe(Lifecycle.timestampOf(notice)); // our next write comes after the one we heard of
             var now = _clock.Now;
             _memory.Update(key, current => Lifecycle.applyRemote(now, _flights.IsRunning(key), current, notice));
             Interlocked.Increment(ref Applied);

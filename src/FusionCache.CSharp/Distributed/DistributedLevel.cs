@@ -127,11 +127,7 @@ internal sealed class DistributedLevel : IDisposable
             write = null;
         }
         var notice = notify.IsSome ? notify.Value : null;
-        // A write has its value in hand, so the soft timeout applies too: a caller never waits on a slow
-        // Redis past it; a cut write is queued, and lands later at most once (the guard).
-        var timeout = options.DistributedCacheSoftTimeout != Timeout.InfiniteTimeSpan
-            && (options.DistributedCacheHardTimeout == Timeout.InfiniteTimeSpan || options.DistributedCacheSoftTimeout < options.DistributedCacheHardTimeout)
-            ? options.DistributedCacheSoftTimeout : options.DistributedCacheHardTimeout;
+        var timeout = EntryOptionsModule.distributedWriteTimeout(options);
         var sent = write is null ? Task.FromResult(true) : Send(key, write, notice, timeout);
         // The notification goes after the L2 write, so a node that re-reads finds the new value.
         var notified = notice is null ? sent : NotifyAfter(sent, key, notice, timeout);
@@ -256,12 +252,10 @@ internal sealed class DistributedLevel : IDisposable
         return FSharpValueOption<Entry>.ValueNone;
     }
 
-    private async Task<TResult> WithTimeouts<TResult>(Task<TResult> operation, TimeSpan soft, TimeSpan hard)
+    private Task<TResult> WithTimeouts<TResult>(Task<TResult> operation, TimeSpan soft, TimeSpan hard)
     {
-        var limit = soft != Timeout.InfiniteTimeSpan && (hard == Timeout.InfiniteTimeSpan || soft < hard) ? soft : hard;
-        return limit == Timeout.InfiniteTimeSpan
-            ? await operation.ConfigureAwait(false)
-            : await operation.WaitAsync(limit, _clock.Time).ConfigureAwait(false);
+        var (limit, _) = Ticks.firstTimeout(soft, hard);
+        return limit == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(limit, _clock.Time);
     }
 
     private Task Within(Task operation, TimeSpan timeout) =>

@@ -34,10 +34,8 @@ internal static class FactoryRunner
     /// </summary>
     public static async Task<Outcome> Within(Task<Outcome> outcome, FactoryRun run, TimeProvider time)
     {
-        var infinite = Timeout.InfiniteTimeSpan;
-        var soft = run.SoftTimeout != infinite && (run.HardTimeout == infinite || run.SoftTimeout < run.HardTimeout);
-        var limit = soft ? run.SoftTimeout : run.HardTimeout;
-        if (limit == infinite) return await outcome.ConfigureAwait(false);
+        var (limit, soft) = Ticks.firstTimeout(run.SoftTimeout, run.HardTimeout);
+        if (limit == Timeout.InfiniteTimeSpan) return await outcome.ConfigureAwait(false);
         try
         {
             return await outcome.WaitAsync(limit, time).ConfigureAwait(false);
