@@ -80,5 +80,5 @@ public class HitBenchmarks
     public string ConcurrentLfu_GetOrAdd() => _lfu.GetOrAdd(Key, static _ => Caches.Value);
 
     // IfLeft allocates; Match with static lambdas does not.
-    private static string Value(Either<Err, string> result) => result.Match(Right: static v => v, Left: static _ => "");
+    private static string Value(Either<Err, string> result) => result.IsRight ? (string)result : "";
 }

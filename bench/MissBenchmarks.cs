@@ -33,7 +33,7 @@ public class MissBenchmarks
     {
         await _caches.Fusion.Remove(Key);
         var result = await _caches.Fusion.GetOrSet(Key, FusionFactory);
-        return result.Match(Right: static v => v, Left: static _ => "");
+        return result.IsRight ? (string)result : "";
     }
 
     [Benchmark]

@@ -111,3 +111,18 @@ let ``errors are never cached: a failed read leaves no entry that was not there`
         match s.Op, s.Answer with
         | Get(key, _, _), Failed _ -> Map.tryFind key s.After.Entries |> Option.forall (fun e -> Some e = cached s key)
         | _ -> true)
+
+/// The hit path answers "fresh" with `Entry.isFreshFor` and only asks `classifyFor` otherwise: the two
+/// must agree on every entry of every scenario, at every instant around the entry's deadlines.
+[<Property(MaxTest = 200)>]
+let ``the hit path's fresh check agrees with the full classification`` () =
+    everyStep (fun s ->
+        s.After.Entries
+        |> Map.forall (fun _ e ->
+            [ e.EagerRefreshAt; e.LogicalExpiry; e.PhysicalExpiry; s.After.Now ]
+            |> List.filter (fun t -> t <> Ticks.Never)
+            |> List.collect (fun t -> [ t - 1L; t; t + 1L ])
+            |> List.forall (fun now ->
+                [ true; false ]
+                |> List.forall (fun failSafe ->
+                    Entry.isFreshFor failSafe now e = (Entry.classifyFor failSafe now e = Fresh)))))

@@ -105,7 +105,7 @@ public sealed class FusionCache : IDisposable
         if (_memory.TryGet(key, out var entry))
         {
             var now = _clock.Now;
-            if (EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, now, entry)) return new(entry.Value is T v ? Option<T>.Some(v) : Option<T>.None);
+            if (EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, now, entry)) return new(Cast.Try<T>(entry.Value, out var v) ? Option<T>.Some(v) : Option<T>.None);
             if (EntryModule.classify(now, entry).IsDead) _memory.RemoveIfSame(key, entry);
         }
         if (_distributed is null || o.SkipDistributedCacheRead) return new(Option<T>.None);
@@ -120,7 +120,7 @@ public sealed class FusionCache : IDisposable
         var entry = Lifecycle.fromDistributed(o, now, found.Value);
         if (!EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, now, entry)) return Option<T>.None;
         _memory.PutIfSupersedes(key, entry);
-        return entry.Value is T v ? Option<T>.Some(v) : Option<T>.None;
+        return Cast.Try<T>(entry.Value, out var v) ? Option<T>.Some(v) : Option<T>.None;
     }
 
     /// <summary>Deletes the key (from L2 too, and tells the other nodes); it is no longer a fail-safe fallback either.</summary>
@@ -156,29 +156,45 @@ public sealed class FusionCache : IDisposable
         _distributed?.Dispose();
     }
 
-    // The hit path: a lookup, a pure classification and a typed read; no allocation.
+    // The hit path: a lookup, a pure classification and a typed read; no allocation. The fresh case is
+    // checked first with the core's inlinable predicate; everything else takes the full classification.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryHit<T>(string key, FusionCacheEntryOptions? options, out Either<Err, T> result, out bool refreshDue)
     {
         CheckKey(key);
         if (_memory.TryGet(key, out var entry))
         {
-            var state = EntryModule.classifyFor(Resolve(options).IsFailSafeEnabled, _clock.Now, entry);
-            if (state.IsFresh || state.IsRefreshDue)
+            var failSafe = (options is null ? _defaults : Resolve(options)).IsFailSafeEnabled;
+            var now = _clock.Now;
+            if (EntryModule.isFreshFor(failSafe, now, entry) && Cast.Try<T>(entry.Value, out var fresh))
             {
-                if (entry.Value is T v)
-                {
-                    result = Either<Err, T>.Right(v);
-                    refreshDue = state.IsRefreshDue;
-                }
-                else
-                {
-                    // Another type lives here: an error, and no refresh that would overwrite it.
-                    result = Either<Err, T>.Left(Replies.WrongType<T>(key, entry.Value));
-                    refreshDue = false;
-                }
+                result = Either<Err, T>.Right(fresh);
+                refreshDue = false;
                 return true;
             }
+            return SlowHit(key, EntryModule.classifyFor(failSafe, now, entry), entry, out result, out refreshDue);
+        }
+        result = default;
+        refreshDue = false;
+        return false;
+    }
+
+    private static bool SlowHit<T>(string key, Freshness state, Entry entry, out Either<Err, T> result, out bool refreshDue)
+    {
+        if (state.IsFresh || state.IsRefreshDue)
+        {
+            if (Cast.Try<T>(entry.Value, out var v))
+            {
+                result = Either<Err, T>.Right(v);
+                refreshDue = state.IsRefreshDue;
+            }
+            else
+            {
+                // Another type lives here: an error, and no refresh that would overwrite it.
+                result = Either<Err, T>.Left(Replies.WrongType<T>(key, entry.Value));
+                refreshDue = false;
+            }
+            return true;
         }
         result = default;
         refreshDue = false;

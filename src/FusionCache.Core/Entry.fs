@@ -57,3 +57,8 @@ module Entry =
         | Fresh
         | RefreshDue when e.IsStale && not failSafe -> Stale
         | state -> state
+
+    /// Whether `classifyFor failSafe now e` is `Fresh`, as a few comparisons the JIT can inline into the
+    /// hit path (the full classification is a call; this is the common answer).
+    let isFreshFor (failSafe: bool) (now: int64) (e: Entry) : bool =
+        now < e.EagerRefreshAt && now < e.LogicalExpiry && now < e.PhysicalExpiry && (failSafe || not e.IsStale)

@@ -19,7 +19,7 @@ internal readonly struct Factory<T>
     public Task<Either<Err, T>> Invoke(string key, FSharpValueOption<Entry> fallback, CancellationToken token)
     {
         if (_plain is not null) return _plain();
-        var stale = fallback.IsSome && fallback.Value.Value is T v ? Option<T>.Some(v) : Option<T>.None;
+        var stale = fallback.IsSome && Cast.Try<T>(fallback.Value.Value, out var v) ? Option<T>.Some(v) : Option<T>.None;
         return _withContext!(new FactoryContext<T>(key, stale, token));
     }
 }

@@ -14,7 +14,7 @@ internal static class Replies
     };
 
     public static Either<Err, T> Typed<T>(string key, object payload) =>
-        payload is T v ? Either<Err, T>.Right(v) : Either<Err, T>.Left(WrongType<T>(key, payload));
+        Cast.Try<T>(payload, out var v) ? Either<Err, T>.Right(v) : Either<Err, T>.Left(WrongType<T>(key, payload));
 
     public static Err WrongType<T>(string key, object payload) =>
         Err.NewWrongType(key, typeof(T).Name, payload.GetType().Name);
