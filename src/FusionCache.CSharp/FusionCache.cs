@@ -221,7 +221,13 @@ public sealed class FusionCache : IDisposable
     {
         if (cancellationToken.IsCancellationRequested) return Replies.Cancelled<T>();
         var flight = _flights.Join(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var isLeader);
-        if (isLeader) _ = _leader.Run(key, flight, factory, fallbackDefault, o, refresh: false);
+        if (isLeader)
+        {
+            // A run that finished at once (an L1-only miss with a synchronous factory) is answered
+            // directly; otherwise the leader waits like everyone else, so its token cancels only its wait.
+            var running = _leader.Run(key, flight, factory, fallbackDefault, o, refresh: false);
+            if (running.IsCompletedSuccessfully) return Replies.ToEither<T>(key, running.Result);
+        }
         try
         {
             var reply = await flight.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,7 +1,7 @@
 namespace Fusion.Core
 
 /// The effects of a write that does not go through a flight: L1, L2 and the other nodes.
-[<NoComparison; ReferenceEquality>]
+[<Struct; NoComparison; NoEquality>]
 type Effects =
     { Change: L1Change
       Distributed: L2Change

@@ -2,8 +2,9 @@ namespace Fusion.Core
 
 open System
 
-/// What a read returns to its callers.
-[<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
+/// What a read returns to its callers. Structs, like the plan and the outcome below: a miss then
+/// allocates only what it keeps (the entry), not the decisions on the way.
+[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
 type Reply =
     /// A value; `IsStale` when it is a fail-safe fallback.
     | Value of Payload: obj * IsStale: bool
@@ -28,7 +29,7 @@ type FlightRequest =
       HasDistributed: bool }
 
 /// How the factory is to be run by the flight's leader.
-[<NoComparison; ReferenceEquality>]
+[<Struct; NoComparison; NoEquality>]
 type FactoryRun =
     { /// When the flight began: the timestamp its result will carry.
       StartedAt: int64
@@ -48,16 +49,16 @@ type FactoryRun =
       Refresh: bool }
 
 /// The leader's next step.
-[<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
+[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
 type FlightPlan =
     /// A valid value is at hand (L1 turned fresh meanwhile, or L2 had it): answer, no factory.
     | Answer of Reply: Reply * Change: L1Change
     /// Read L2 first (within these timeouts), then call `Flight.afterDistributedRead`.
     | ReadDistributed of Run: FactoryRun * SoftTimeout: TimeSpan * HardTimeout: TimeSpan
-    | RunFactory of Run: FactoryRun
+    | RunFactory of Factory: FactoryRun
 
 /// How a factory run ended, as the shell observed it.
-[<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
+[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
 type Outcome =
     | Succeeded of Value: obj
     /// `Left`, an exception or a faulted task (the shell turns the last two into `Err.FactoryFailed`).
@@ -147,18 +148,18 @@ module Flight =
 
     /// A failure (error, timeout) answered by the fallback when one may be served: a still-valid
     /// entry as it is; else a fail-safe activation; else the error.
-    let private failOver (o: EntryOptions) (now: int64) (run: FactoryRun) (error: Fusion.Err) : Reply * L1Change =
+    let private failOver (o: EntryOptions) (now: int64) (run: FactoryRun) (error: Fusion.Err) : struct (Reply * L1Change) =
         match run.Fallback with
-        | ValueSome e when now < e.LogicalExpiry -> Reply.Value(e.Value, e.IsStale), L1Change.Keep
+        | ValueSome e when now < e.LogicalExpiry -> struct (Reply.Value(e.Value, e.IsStale), L1Change.Keep)
         | ValueSome e when now < e.PhysicalExpiry && Lifecycle.canActivateFailSafe o e.FailSafeCycles ->
             let next = Lifecycle.activated o now e
-            Reply.Value(next.Value, true), L1Change.Put next
-        | ValueSome _ -> Reply.Error error, L1Change.Keep
+            struct (Reply.Value(next.Value, true), L1Change.Put next)
+        | ValueSome _ -> struct (Reply.Error error, L1Change.Keep)
         | ValueNone ->
             match run.Default with
             | ValueSome d when Lifecycle.canActivateFailSafe o 0 ->
-                Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now run.StartedAt run.Sequence d)
-            | _ -> Reply.Error error, L1Change.Keep
+                struct (Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now run.StartedAt run.Sequence d))
+            | _ -> struct (Reply.Error error, L1Change.Keep)
 
     /// The effects of a factory success beyond L1: the L2 write and the notification, as the options allow.
     let private distributedEffects (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) =
@@ -169,17 +170,17 @@ module Flight =
         let notify =
             if run.HasDistributed && not o.SkipBackplaneNotifications then ValueSome(Remote.Set run.StartedAt)
             else ValueNone
-        l2, notify
+        struct (l2, notify)
 
     /// Fold the outcome of a run into the reply and the changes. `jitter` is the shell's draw.
     let settle (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (outcome: Outcome) : Settlement =
         let failed error keepRunning =
-            let reply, change = failOver o now run error
+            let struct (reply, change) = failOver o now run error
             // A fail-safe activation stays on this node: L2 keeps the last real value.
             { Reply = reply; Change = change; Distributed = L2Change.Keep; Notify = ValueNone; KeepFactoryRunning = keepRunning }
         match outcome with
         | Outcome.Succeeded v ->
-            let l2, notify = distributedEffects o now jitter run v
+            let struct (l2, notify) = distributedEffects o now jitter run v
             { Reply = Reply.Value(v, false)
               Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt run.Sequence v)
               Distributed = l2

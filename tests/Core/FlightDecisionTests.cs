@@ -14,7 +14,19 @@ public sealed class FlightDecisionTests
 
     /// <summary>The run the core plans for <paramref name="current"/> (null for no entry); the plan must be to run the factory.</summary>
     private static FactoryRun Run(EntryOptions o, Entry? current, bool refresh = false, FSharpValueOption<object>? fallbackDefault = null) =>
-        Assert.IsType<FlightPlan.RunFactory>(Flight.plan(Request(o, refresh, current is null ? NoEntry : Some(current), fallbackDefault ?? NoDefault))).Run;
+        RunOf(Flight.plan(Request(o, refresh, current is null ? NoEntry : Some(current), fallbackDefault ?? NoDefault)));
+
+    private static FactoryRun RunOf(FlightPlan plan)
+    {
+        Assert.True(plan.IsRunFactory, $"expected a factory run, got tag {plan.Tag}");
+        return plan.Factory;
+    }
+
+    private static Err ErrorOf(Reply reply)
+    {
+        Assert.True(reply.IsError, "expected an error reply");
+        return reply.Reason!;
+    }
 
     private static FlightRequest Request(EntryOptions o, bool refresh, FSharpValueOption<Entry> current, FSharpValueOption<object> fallbackDefault) =>
         new(o, Now, Now, 1, refresh, current, fallbackDefault, false);
@@ -22,10 +34,10 @@ public sealed class FlightDecisionTests
     [Fact]
     public void Plan_WhenTheEntryIsFresh_AnswersWithoutTheFactory()
     {
-        var answer = Assert.IsType<FlightPlan.Answer>(Flight.plan(Request(FailSafe(), false, Some(FreshEntry), NoDefault)));
+        var answer = Flight.plan(Request(FailSafe(), false, Some(FreshEntry), NoDefault));
 
-        var value = Assert.IsType<Reply.Value>(answer.Reply);
-        Assert.Equal(("fresh", false), (value.Payload, value.IsStale));
+        Assert.True(answer.IsAnswer);
+        Assert.Equal(("fresh", false), Payload(answer.Reply));
     }
 
     [Fact]
@@ -121,7 +133,7 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, StaleEntry.PhysicalExpiry, 0, run, Outcome.NewFailed(Err.Of("down")));
 
-        Assert.Equal(Err.Of("down"), Assert.IsType<Reply.Error>(s.Reply).Reason);
+        Assert.Equal(Err.Of("down"), ErrorOf(s.Reply));
         Assert.True(s.Change.IsKeep);
     }
 
@@ -143,7 +155,7 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now, 0, Run(o, StaleEntry), Outcome.Cancelled);
 
-        Assert.IsType<Err.Cancelled>(Assert.IsType<Reply.Error>(s.Reply).Reason);
+        Assert.IsType<Err.Cancelled>(ErrorOf(s.Reply));
         Assert.True(s.Change.IsKeep);
         Assert.False(s.KeepFactoryRunning);
     }
@@ -168,7 +180,7 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now, 0, Run(o, null), Outcome.HardTimedOut);
 
-        Assert.Equal(TimeSpan.FromSeconds(3), Assert.IsType<Err.FactoryTimedOut>(Assert.IsType<Reply.Error>(s.Reply).Reason).After);
+        Assert.Equal(TimeSpan.FromSeconds(3), Assert.IsType<Err.FactoryTimedOut>(ErrorOf(s.Reply)).After);
         Assert.True(s.KeepFactoryRunning);
     }
 
@@ -188,7 +200,7 @@ public sealed class FlightDecisionTests
 
     private static (object Payload, bool IsStale) Payload(Reply reply)
     {
-        var value = Assert.IsType<Reply.Value>(reply);
-        return (value.Payload, value.IsStale);
+        Assert.True(reply.IsValue, "expected a value reply");
+        return (reply.Payload!, reply.IsStale);
     }
 }

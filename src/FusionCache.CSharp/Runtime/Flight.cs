@@ -5,11 +5,17 @@ namespace Fusion.Runtime;
 /// <summary>
 /// One run of a key's factory and everyone waiting on it. Waiters are counted so that the factory's
 /// token is cancelled only when every waiter has gone (and the flight may be abandoned at all).
+/// The task waiters await is created by the first one that has to wait: a flight whose leader finishes
+/// at once (a factory that completed synchronously) and that nobody joined allocates none.
 /// </summary>
 internal sealed class Flight
 {
     private const int Closed = -1;
-    private readonly TaskCompletionSource<Reply> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Stands for "completed" in _waiting once the reply is published; never completed itself.
+    private static readonly TaskCompletionSource<Reply> Published = new();
+    private TaskCompletionSource<Reply>? _waiting;
+    private Reply _reply;
+    private int _completed;
     // Only a flight whose factory may be cancelled pays for a token source (not the default options).
     private readonly CancellationTokenSource? _factoryCancellation;
     private readonly bool _cancelWhenAbandoned;
@@ -24,7 +30,20 @@ internal sealed class Flight
     }
 
     /// <summary>Completes with the flight's reply; never faults.</summary>
-    public Task<Reply> Completion => _reply.Task;
+    public Task<Reply> Completion
+    {
+        get
+        {
+            var waiting = Volatile.Read(ref _waiting);
+            if (waiting is null)
+            {
+                var mine = new TaskCompletionSource<Reply>(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiting = Interlocked.CompareExchange(ref _waiting, mine, null) ?? mine;
+            }
+            // Published before this waiter arrived: _reply was written before _waiting changed.
+            return ReferenceEquals(waiting, Published) ? Task.FromResult(_reply) : waiting.Task;
+        }
+    }
 
     /// <summary>The token the factory receives.</summary>
     public CancellationToken FactoryToken => _factoryCancellation?.Token ?? CancellationToken.None;
@@ -55,6 +74,12 @@ internal sealed class Flight
         catch (AggregateException) { } // a user callback registered on the token threw; the factory sees it.
     }
 
-    /// <summary>Publishes the reply to every waiter.</summary>
-    public void Complete(Reply reply) => _reply.TrySetResult(reply);
+    /// <summary>Publishes the reply to every waiter (the first call wins).</summary>
+    public void Complete(Reply reply)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 1) return;
+        _reply = reply; // published by the exchange below
+        var waiting = Interlocked.Exchange(ref _waiting, Published);
+        waiting?.TrySetResult(reply);
+    }
 }

@@ -14,8 +14,9 @@ namespace Fusion.Runtime;
 /// </summary>
 internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, DistributedLevel? distributed, ILogger logger)
 {
-    /// <summary>Runs the flight to its reply; never throws, and always completes and unregisters the flight.</summary>
-    public async Task Run<T>(
+    /// <summary>Runs the flight to its reply; never throws, and always completes and unregisters the flight.
+    /// The reply is also the result, so a leader whose run finished at once need not wait on the flight.</summary>
+    public async ValueTask<Reply> Run<T>(
         string key, Flight flight, Factory<T> factory,
         FSharpValueOption<object> fallbackDefault, EntryOptions options, bool refresh)
     {
@@ -24,23 +25,21 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         {
             var plan = Core.Flight.plan(new FlightRequest(
                 options, clock.Now, clock.Stamp(), clock.NextSequence(), refresh, memory.Get(key), fallbackDefault, distributed is not null));
-            if (plan is FlightPlan.ReadDistributed read)
+            if (plan.IsReadDistributed)
             {
-                var found = await distributed!.Read<T>(key, read.SoftTimeout, read.HardTimeout).ConfigureAwait(false);
-                plan = Core.Flight.afterDistributedRead(options, clock.Now, read.Run, found);
+                var found = await distributed!.Read<T>(key, plan.SoftTimeout, plan.HardTimeout).ConfigureAwait(false);
+                plan = Core.Flight.afterDistributedRead(options, clock.Now, plan.Run, found);
             }
-            switch (plan)
+            if (plan.IsAnswer)
             {
-                case FlightPlan.Answer answer:
-                    memory.Apply(key, answer.Change);
-                    reply = answer.Reply;
-                    break;
-                case FlightPlan.RunFactory run:
-                    reply = await RunFactory(key, flight, factory, options, run.Run).ConfigureAwait(false);
-                    break;
-                default:
-                    throw new System.Diagnostics.UnreachableException();
+                memory.Apply(key, plan.Change);
+                reply = plan.Reply;
             }
+            else if (plan.IsRunFactory)
+            {
+                reply = await RunFactory(key, flight, factory, options, plan.Factory).ConfigureAwait(false);
+            }
+            else throw new System.Diagnostics.UnreachableException();
         }
         catch (Exception ex)
         {
@@ -50,9 +49,10 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         }
         flights.Leave(key, flight);
         flight.Complete(reply);
+        return reply;
     }
 
-    private async Task<Reply> RunFactory<T>(
+    private async ValueTask<Reply> RunFactory<T>(
         string key, Flight flight, Factory<T> factory, EntryOptions options, FactoryRun run)
     {
         var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken);
@@ -87,14 +87,14 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
     private async Task CompleteInBackground<T>(string key, Task<Outcome> observed, EntryOptions options, FactoryRun run)
     {
         var outcome = await observed.ConfigureAwait(false); // Observe never throws
-        if (outcome is Outcome.Succeeded success)
+        if (outcome.IsSucceeded)
         {
-            var settlement = Core.Flight.completedInBackground(options, clock.Now, clock.Jitter(options), run, success.Value);
+            var settlement = Core.Flight.completedInBackground(options, clock.Now, clock.Jitter(options), run, outcome.Value);
             await Apply<T>(key, settlement, options).ConfigureAwait(false);
         }
-        else if (outcome is Outcome.Failed failed)
+        else if (outcome.IsFailed)
         {
-            logger.LogWarning("Fusion: the timed-out factory for key {Key} failed in the background: {Error}", key, failed.Error.Message);
+            logger.LogWarning("Fusion: the timed-out factory for key {Key} failed in the background: {Error}", key, outcome.Error.Message);
         }
     }
 }

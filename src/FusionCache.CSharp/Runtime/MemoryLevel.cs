@@ -43,10 +43,13 @@ internal sealed class MemoryLevel
             case { IsKeep: true }: return true;
             case L1Change.Put put: return PutIfSupersedes(key, put.Entry);
             case { IsDrop: true }: Remove(key); return true;
-            case L1Change.ExpireAt expire: Update(key, current => current.IsSome ? Lifecycle.expire(expire.At, current.Value) : L1Change.Keep); return true;
+            case L1Change.ExpireAt expire: ExpireAt(key, expire.At); return true;
             default: throw new System.Diagnostics.UnreachableException();
         }
     }
+
+    // Its own method: a lambda capturing the case's variable inside Apply would make every Apply allocate its closure.
+    private void ExpireAt(string key, long at) => Update(key, current => current.IsSome ? Lifecycle.expire(at, current.Value) : L1Change.Keep);
 
     /// <summary>Stores <paramref name="entry"/> unless L1 holds a newer one; true when it was stored.</summary>
     public bool PutIfSupersedes(string key, Entry entry)

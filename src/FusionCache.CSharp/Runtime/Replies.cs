@@ -6,12 +6,8 @@ namespace Fusion.Runtime;
 /// <summary>Turns the core's untyped replies into the caller's typed results.</summary>
 internal static class Replies
 {
-    public static Either<Err, T> ToEither<T>(string key, Reply reply) => reply switch
-    {
-        Reply.Value value => Typed<T>(key, value.Payload),
-        Reply.Error error => Either<Err, T>.Left(error.Reason),
-        _ => throw new System.Diagnostics.UnreachableException(),
-    };
+    public static Either<Err, T> ToEither<T>(string key, Reply reply) =>
+        reply.IsValue ? Typed<T>(key, reply.Payload) : Either<Err, T>.Left(reply.Reason!);
 
     public static Either<Err, T> Typed<T>(string key, object payload) =>
         Cast.Try<T>(payload, out var v) ? Either<Err, T>.Right(v) : Either<Err, T>.Left(WrongType<T>(key, payload));
