@@ -35,8 +35,8 @@ public sealed class CapacityTests
     [Fact]
     public async Task Build_WithTheSmallestCapacityTheBuilderAccepts_GivesAWorkingCache()
     {
-        // WithCapacity documents "at least 3"; the smallest accepted value must build a working cache.
-        var builder = new FusionCacheBuilder().WithCapacity(3);
+        // WithCapacity documents "at least 1"; the smallest accepted value must build a working cache.
+        var builder = new FusionCacheBuilder().WithCapacity(1);
 
         using var cache = builder.Build();
         await cache.Set("k", "v");

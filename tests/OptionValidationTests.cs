@@ -61,10 +61,9 @@ public sealed class OptionValidationTests
         AssertRejected(() => _ = new FusionCacheEntryOptions { FactoryHardTimeout = Negative }, "FactoryHardTimeout", Negative.ToString());
 
     [Theory]
-    [InlineData(2)]
     [InlineData(0)]
     [InlineData(-5)]
-    public void Builder_WithCapacityBelowThree_IsRejected(int capacity) =>
+    public void Builder_WithCapacityBelowOne_IsRejected(int capacity) =>
         AssertRejected(() => new FusionCacheBuilder().WithCapacity(capacity), "capacity", capacity.ToString(CultureInfo.InvariantCulture));
 
     [Fact]

@@ -31,11 +31,11 @@ public sealed class FusionCacheBuilder
     private int _recoveryCapacity = 10_000;
     private TimeSpan _recoveryDelay = TimeSpan.FromSeconds(1);
 
-    /// <summary>The most entries L1 holds, at least 3 (W-TinyLFU splits it into a window and two
-    /// segments); beyond it W-TinyLFU evicts.</summary><value>Default 1000.</value>
+    /// <summary>The most entries L1 holds, at least 1; the write that would go beyond it evicts
+    /// another entry (S3-FIFO).</summary><value>Default 1000.</value>
     public FusionCacheBuilder WithCapacity(int capacity)
     {
-        Throw.IfInvalid(capacity < 3 ? $"capacity = {capacity} is invalid: it must be at least 3" : null, nameof(capacity), capacity);
+        Throw.IfInvalid(capacity < 1 ? $"capacity = {capacity} is invalid: it must be at least 1" : null, nameof(capacity), capacity);
         _capacity = capacity;
         return this;
     }
