@@ -5,8 +5,9 @@ namespace Fusion.Bench;
 
 /// <summary>
 /// Draws docs/benchmarks.svg from the results: one panel per benchmark class (each benchmark's time
-/// over its class baseline, log scale, lower is better) and one for the hit ratios. Fusion's bars
-/// are blue, the baseline's dark, the others grey. Plain SVG text, no dependency.
+/// over its class baseline, log scale, lower is better) and one for the hit ratios (the mean over the
+/// seeds, a line from min to max). Fusion's bars are blue, the baseline's dark, the others grey. Plain
+/// SVG text, no dependency.
 /// </summary>
 internal static class Chart
 {
@@ -36,7 +37,7 @@ internal static class Chart
             y = DrawRatios(body, panel, ReportCsv.Read(report, panel.Parameters), y);
         }
         var hitRatio = Path.Combine(resultsDirectory, HitRatio.FileName);
-        if (File.Exists(hitRatio)) y = DrawHitRatios(body, File.ReadAllLines(hitRatio).Skip(1).Select(l => l.Split(',')).ToList(), y);
+        if (File.Exists(hitRatio)) y = DrawHitRatios(body, File.ReadAllLines(hitRatio).Select(l => l.Split(',')).ToList(), y);
 
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{y + 10}" viewBox="0 0 {Width} {y + 10}" font-family="sans-serif" font-size="12">""").Append('\n');
@@ -81,16 +82,26 @@ internal static class Chart
         return y + 24;
     }
 
-    private static int DrawHitRatios(StringBuilder svg, List<string[]> rows, int y)
+    /// <summary>A bar per cache and capacity at the mean over the seeds, with a line from the min to the max.</summary>
+    private static int DrawHitRatios(StringBuilder svg, List<string[]> lines, int y)
     {
-        y = Title(svg, "Hit ratio, Zipf trace, capacity 1% and 10% of the keys — higher is better", y);
+        // By column name: a hit-ratio.csv from before the seeds (one ratio, no mean) fails here, not as a wrong bar.
+        var header = lines[0];
+        int Column(string name) => Array.IndexOf(header, name) is >= 0 and var i ? i
+            : throw new InvalidDataException($"{HitRatio.FileName} has no {name} column: run --hit-ratio again");
+        var (cache, percent, seeds, mean, min, max) = (Column("Cache"), Column("CapacityPercent"), Column("Seeds"), Column("MeanHitRatio"), Column("MinHitRatio"), Column("MaxHitRatio"));
+        double Cell(string[] cells, int column) => double.Parse(cells[column], CultureInfo.InvariantCulture);
+
+        var rows = lines.Skip(1).ToList();
+        y = Title(svg, $"Hit ratio, mean of {rows[0][seeds]} Zipf traces (line: min–max), capacity 1% and 10% of the keys — higher is better", y);
         var top = y;
-        foreach (var cells in rows) // Cache, CapacityPercent, Capacity, Reads, Hits, HitRatio
+        foreach (var cells in rows)
         {
-            var ratio = double.Parse(cells[5], CultureInfo.InvariantCulture);
-            Text(svg, LabelWidth, y + 15, $"{cells[0]} (capacity {cells[1]}%)", "end");
-            svg.Append(F($"""<rect x="{PlotLeft}" y="{y + 4}" width="{ratio * PlotWidth:0.#}" height="{Row - 8}" fill="{Colour(cells[0], "")}"/>""")).Append('\n');
-            Text(svg, PlotLeft + (int)(ratio * PlotWidth) + 4, y + 15, F($"{ratio:P1}"));
+            var (ratio, lo, hi) = (Cell(cells, mean), Cell(cells, min), Cell(cells, max));
+            Text(svg, LabelWidth, y + 15, $"{cells[cache]} (capacity {cells[percent]}%)", "end");
+            svg.Append(F($"""<rect x="{PlotLeft}" y="{y + 4}" width="{ratio * PlotWidth:0.#}" height="{Row - 8}" fill="{Colour(cells[cache], "")}"/>""")).Append('\n');
+            svg.Append(F($"""<line x1="{PlotLeft + lo * PlotWidth:0.#}" y1="{y + Row / 2}" x2="{PlotLeft + hi * PlotWidth:0.#}" y2="{y + Row / 2}" stroke="#111"/>""")).Append('\n');
+            Text(svg, PlotLeft + (int)(hi * PlotWidth) + 4, y + 15, F($"{ratio * 100:0.0}% ({lo * 100:0.0}–{hi * 100:0.0})"));
             y += Row;
         }
         for (var tick = 0; tick <= 100; tick += 25)

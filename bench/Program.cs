@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Fusion.Bench;
 
 // Modes (see bench/README.md):
-//   --hit-ratio [results dir]         replay the Zipf trace, print the hit ratios, write hit-ratio.csv
+//   --hit-ratio [results dir]         replay 8 seeded Zipf traces, print the hit ratios (mean, min, max), write hit-ratio.csv
 //   --chart <results dir> [svg path]  draw the SVG from BenchmarkDotNet's *-report.csv and hit-ratio.csv
 //   --propagation [results dir]       backplane propagation latency between two nodes on a local
 //                                     redis-server: print p50/p90/p99/max, write propagation.csv
