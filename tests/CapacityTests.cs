@@ -33,6 +33,22 @@ public sealed class CapacityTests
     }
 
     [Fact]
+    public async Task GetOrSet_OfAKeyThatWasJustEvicted_CachesItAgain()
+    {
+        // A key coming back from S3-FIFO's ghost list once was the victim of its own insert, so it could
+        // never be cached again and every read ran the factory.
+        using var t = TestCache.Create(b => b.WithCapacity(1));
+        var a = TestFactory<int>.Returning(1);
+        var b = TestFactory<int>.Returning(2);
+        await Expect.Right(t.Cache.GetOrSet<int>("a", a.Invoke));
+        await Expect.Right(t.Cache.GetOrSet<int>("b", b.Invoke));
+
+        for (var i = 0; i < 10; i++) Assert.Equal(1, await Expect.Right(t.Cache.GetOrSet<int>("a", a.Invoke)));
+
+        Assert.Equal(2, a.Calls);
+    }
+
+    [Fact]
     public async Task Build_WithTheSmallestCapacityTheBuilderAccepts_GivesAWorkingCache()
     {
         // WithCapacity documents "at least 1"; the smallest accepted value must build a working cache.

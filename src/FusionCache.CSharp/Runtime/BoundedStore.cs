@@ -81,11 +81,11 @@ internal sealed class BoundedStore<TValue> where TValue : class
         if (_map.TryGetValue(key, out var held))
         {
             held.Value = value;
-            // Evicted between the lookup and the write: store it again rather than lose the write.
+            // Evicted before the write: store it again. (Evicted just after it, the write is simply evicted.)
             if (!held.Gone) return;
         }
         var node = new Node(key, value);
-        if (!_map.TryAdd(key, node)) { _map[key] = node; return; } // unreachable while writes of a key are serialized
+        if (!_map.TryAdd(key, node)) throw new InvalidOperationException($"key '{key}' was added concurrently: writes of one key must be serialized");
         Interlocked.Increment(ref _count);
         Admit(node);
     }
@@ -126,8 +126,10 @@ internal sealed class BoundedStore<TValue> where TValue : class
     {
         lock (_policy)
         {
-            (_ghost.Contains(node.Key) ? _main : _small).Enqueue(node);
+            // Room first, then the new node: queued first, it could be chosen as the victim of its own
+            // insert (a ghost entering main behind read nodes would be evicted at once, again and again).
             while (Volatile.Read(ref _count) > Capacity && (_small.Count > 0 || _main.Count > 0)) EvictOne();
+            (_ghost.Contains(node.Key) ? _main : _small).Enqueue(node);
             DropRemovedIfCrowded();
         }
     }

@@ -14,13 +14,17 @@ namespace Fusion.Runtime;
 /// </summary>
 internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, DistributedLevel? distributed, ILogger logger)
 {
+    private static readonly Reply NoReply = Reply.NewError(Err.Of("the flight ended without a reply"));
+
     /// <summary>Runs the flight to its reply; never throws, and always completes and unregisters the flight.
     /// The reply is also the result, so a leader whose run finished at once need not wait on the flight.</summary>
     public async ValueTask<Reply> Run<T>(
         string key, Flight flight, Factory<T> factory,
         FSharpValueOption<object> fallbackDefault, EntryOptions options, bool refresh)
     {
-        Reply reply;
+        // Whatever happens (a bug of ours, a throwing log provider), the flight is unregistered and its
+        // waiters answered in the finally: a stuck flight would block the key for good.
+        var reply = NoReply;
         try
         {
             var plan = Core.Flight.plan(new FlightRequest(
@@ -43,12 +47,15 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         }
         catch (Exception ex)
         {
-            // Only a bug of ours lands here; the waiters still get an answer and the key is not stuck.
-            logger.LogError(ex, "Fusion: the flight for key {Key} failed unexpectedly", key);
             reply = Reply.NewError(Err.Of(ex));
+            try { logger.LogError(ex, "Fusion: the flight for key {Key} failed unexpectedly", key); }
+            catch (Exception) { } // a log provider's failure must not take the flight down with it
         }
-        flights.Leave(key, flight);
-        flight.Complete(reply);
+        finally
+        {
+            flights.Leave(key, flight);
+            flight.Complete(reply);
+        }
         return reply;
     }
 

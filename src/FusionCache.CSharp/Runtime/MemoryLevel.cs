@@ -21,7 +21,8 @@ internal sealed class MemoryLevel
         for (var i = 0; i < _stripes.Length; i++) _stripes[i] = new object();
     }
 
-    /// <summary>Entries held now (never more than the capacity once a write returns).</summary>
+    /// <summary>Entries held now: at most the capacity when no write is in progress (each write that goes
+    /// over evicts before it returns; concurrent inserts may briefly exceed it).</summary>
     public int Count => _store.Count;
 
     /// <summary>The capacity in entries.</summary>
