@@ -212,22 +212,20 @@ public sealed class FusionCache : IDisposable
                 _ = _leader.Run(key, refresh, factory, Boxed(fallbackDefault), o, refresh: true);
             return new(hit);
         }
-        return Wait(key, factory, Boxed(fallbackDefault), o, cancellationToken);
-    }
-
-    private async ValueTask<Either<Err, T>> Wait<T>(
-        string key, Factory<T> factory, FSharpValueOption<object> fallbackDefault,
-        EntryOptions o, CancellationToken cancellationToken)
-    {
-        if (cancellationToken.IsCancellationRequested) return Replies.Cancelled<T>();
+        if (cancellationToken.IsCancellationRequested) return new(Replies.Cancelled<T>());
         var flight = _flights.Join(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var isLeader);
         if (isLeader)
         {
             // A run that finished at once (an L1-only miss with a synchronous factory) is answered
             // directly; otherwise the leader waits like everyone else, so its token cancels only its wait.
-            var running = _leader.Run(key, flight, factory, fallbackDefault, o, refresh: false);
-            if (running.IsCompletedSuccessfully) return Replies.ToEither<T>(key, running.Result);
+            var running = _leader.Run(key, flight, factory, Boxed(fallbackDefault), o, refresh: false);
+            if (running.IsCompletedSuccessfully) return new(Replies.ToEither<T>(key, running.Result));
         }
+        return Wait<T>(key, flight, cancellationToken);
+    }
+
+    private static async ValueTask<Either<Err, T>> Wait<T>(string key, Runtime.Flight flight, CancellationToken cancellationToken)
+    {
         try
         {
             var reply = await flight.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -7,26 +7,42 @@ namespace Fusion.Runtime;
 /// <summary>Runs a user factory and turns everything it can do into a core <see cref="Outcome"/>.</summary>
 internal static class FactoryRunner
 {
-    /// <summary>Invokes the factory; never throws (a throw, a null task, a faulted task or a Bottom Either are failures).</summary>
-    public static async ValueTask<Outcome> Observe<T>(Factory<T> factory, string key, FSharpValueOption<Entry> fallback, CancellationToken token)
+    /// <summary>Invokes the factory; never throws (a throw, a null task, a faulted task or a Bottom Either are
+    /// failures). Completed synchronously, without a state machine, when the factory's task already is.</summary>
+    public static ValueTask<Outcome> Observe<T>(Factory<T> factory, string key, FSharpValueOption<Entry> fallback, CancellationToken token)
     {
+        Task<Either<Err, T>> task;
         try
         {
-            var task = factory.Invoke(key, fallback, token);
-            if (task is null) return Outcome.NewFailed(Err.Of("the factory returned a null Task"));
-            var result = await task.ConfigureAwait(false);
-            if (result.IsBottom) return Outcome.NewFailed(Err.Of("the factory returned an uninitialised Either (Bottom)"));
-            return result.Match(Right: static v => Outcome.NewSucceeded(v!), Left: static e => Outcome.NewFailed(e));
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            return Outcome.Cancelled;
+            task = factory.Invoke(key, fallback, token);
         }
         catch (Exception ex)
         {
-            return Outcome.NewFailed(Err.Of(ex));
+            return new(Thrown(ex, token));
+        }
+        if (task is null) return new(Outcome.NewFailed(Err.Of("the factory returned a null Task")));
+        return task.IsCompletedSuccessfully ? new(Of(task.Result)) : Await(task, token);
+    }
+
+    private static async ValueTask<Outcome> Await<T>(Task<Either<Err, T>> task, CancellationToken token)
+    {
+        try
+        {
+            return Of(await task.ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            return Thrown(ex, token);
         }
     }
+
+    private static Outcome Of<T>(Either<Err, T> result) =>
+        result.IsBottom ? Outcome.NewFailed(Err.Of("the factory returned an uninitialised Either (Bottom)"))
+        : result.IsRight ? Outcome.NewSucceeded((T)result!)
+        : Outcome.NewFailed((Err)result);
+
+    private static Outcome Thrown(Exception ex, CancellationToken token) =>
+        ex is OperationCanceledException && token.IsCancellationRequested ? Outcome.Cancelled : Outcome.NewFailed(Err.Of(ex));
 
     /// <summary>
     /// Waits for the outcome within the run's timeouts: the soft one when the core made it apply and it
