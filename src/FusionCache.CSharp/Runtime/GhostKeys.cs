@@ -12,7 +12,8 @@ internal sealed class GhostKeys(int capacity)
     private int _next;
     private int _size;
 
-    public bool Contains(string key) => _counts.ContainsKey(key.GetHashCode());
+    // Until the first eviction there is nothing to find: skip hashing the key.
+    public bool Contains(string key) => _size > 0 && _counts.ContainsKey(key.GetHashCode());
 
     public void Add(string key)
     {
