@@ -48,14 +48,15 @@ type FactoryRun =
       /// An eager refresh.
       Refresh: bool }
 
-/// The leader's next step.
+/// The leader's next step. Both run cases name their field `Run`, so the struct holds one `FactoryRun`
+/// (struct union cases share a field of the same name and type), not two.
 [<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
 type FlightPlan =
     /// A valid value is at hand (L1 turned fresh meanwhile, or L2 had it): answer, no factory.
     | Answer of Reply: Reply * Change: L1Change
     /// Read L2 first (within these timeouts), then call `Flight.afterDistributedRead`.
     | ReadDistributed of Run: FactoryRun * SoftTimeout: TimeSpan * HardTimeout: TimeSpan
-    | RunFactory of Factory: FactoryRun
+    | RunFactory of Run: FactoryRun
 
 /// How a factory run ended, as the shell observed it.
 [<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]

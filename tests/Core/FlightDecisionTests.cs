@@ -19,7 +19,7 @@ public sealed class FlightDecisionTests
     private static FactoryRun RunOf(FlightPlan plan)
     {
         Assert.True(plan.IsRunFactory, $"expected a factory run, got tag {plan.Tag}");
-        return plan.Factory;
+        return plan.Run;
     }
 
     private static Err ErrorOf(Reply reply)

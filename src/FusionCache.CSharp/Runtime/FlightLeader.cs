@@ -55,7 +55,7 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
             memory.Apply(key, plan.Change);
             return new(plan.Reply);
         }
-        if (plan.IsRunFactory) return RunFactory(key, flight, factory, options, plan.Factory);
+        if (plan.IsRunFactory) return RunFactory(key, flight, factory, options, plan.Run);
         throw new System.Diagnostics.UnreachableException();
     }
 
