@@ -93,7 +93,8 @@ public sealed class FusionCache : IDisposable
         CheckKey(key);
         if (value is null) Throw.NullArgument(nameof(value));
         var o = Resolve(options);
-        return Run<T>(key, Commands.set(o, _clock.Now, _clock.Stamp(), _clock.Jitter(o), _clock.NextSequence(), _distributed is not null, value), o);
+        var now = _clock.Now;
+        return Run<T>(key, Commands.set(o, now, _clock.Stamp(now), _clock.Jitter(o), _clock.NextSequence(), _distributed is not null, value), o);
     }
 
     /// <summary>The key's value if it is fresh (or stale, with <see cref="FusionCacheEntryOptions.AllowStaleOnReadOnly"/>)
@@ -128,7 +129,8 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        return Run<object>(key, Commands.remove(o, _clock.Now, _clock.Stamp(), _clock.NextSequence(), _flights.IsRunning(key), _distributed is not null), o);
+        var now = _clock.Now;
+        return Run<object>(key, Commands.remove(o, now, _clock.Stamp(now), _clock.NextSequence(), _flights.IsRunning(key), _distributed is not null), o);
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value
@@ -137,7 +139,8 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        return Run<object>(key, Commands.expire(o, _clock.Now, _clock.Stamp(), _distributed is not null), o);
+        var now = _clock.Now;
+        return Run<object>(key, Commands.expire(o, now, _clock.Stamp(now), _distributed is not null), o);
     }
 
     /// <summary>Applies a command's effects: L1 now, L2 and the notification as the options say.</summary>
@@ -164,7 +167,7 @@ public sealed class FusionCache : IDisposable
         CheckKey(key);
         if (_memory.TryGet(key, out var entry))
         {
-            var failSafe = (options is null ? _defaults : Resolve(options)).IsFailSafeEnabled;
+            var failSafe = Resolve(options).IsFailSafeEnabled;
             var now = _clock.Now;
             if (EntryModule.isFreshFor(failSafe, now, entry) && Cast.Try<T>(entry.Value, out var fresh))
             {
@@ -183,17 +186,9 @@ public sealed class FusionCache : IDisposable
     {
         if (state.IsFresh || state.IsRefreshDue)
         {
-            if (Cast.Try<T>(entry.Value, out var v))
-            {
-                result = Either<Err, T>.Right(v);
-                refreshDue = state.IsRefreshDue;
-            }
-            else
-            {
-                // Another type lives here: an error, and no refresh that would overwrite it.
-                result = Either<Err, T>.Left(Replies.WrongType<T>(key, entry.Value));
-                refreshDue = false;
-            }
+            result = Replies.Typed<T>(key, entry.Value);
+            // Another type lives here: an error, and no refresh that would overwrite it.
+            refreshDue = state.IsRefreshDue && result.IsRight;
             return true;
         }
         result = default;

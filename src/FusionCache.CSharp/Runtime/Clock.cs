@@ -47,10 +47,10 @@ internal sealed class Clock
         }
     }
 
-    /// <summary>The timestamp of a write: now, but strictly after every stamp given or observed before.</summary>
-    public long Stamp()
+    /// <summary>The timestamp of a write made at <paramref name="now"/> (a reading of <see cref="Now"/>, which the
+    /// caller needs too): now, but strictly after every stamp given or observed before.</summary>
+    public long Stamp(long now)
     {
-        var now = Now;
         while (true)
         {
             var last = Volatile.Read(ref _lastStamp);

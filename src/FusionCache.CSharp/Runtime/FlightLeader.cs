@@ -14,8 +14,6 @@ namespace Fusion.Runtime;
 /// </summary>
 internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, DistributedLevel? distributed, ILogger logger)
 {
-    private static readonly Reply NoReply = Reply.NewError(Err.Of("the flight ended without a reply"));
-
     /// <summary>Runs the flight to its reply; never throws, and always completes and unregisters the flight.
     /// The reply is also the result, so a leader whose run finished at once need not wait on the flight.</summary>
     /// <remarks>Each step is a plain method that goes on synchronously while what it waits for has already
@@ -28,8 +26,9 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         ValueTask<Reply> running;
         try
         {
+            var now = clock.Now;
             var plan = Core.Flight.plan(new FlightRequest(
-                options, clock.Now, clock.Stamp(), clock.NextSequence(), refresh, memory.Get(key), fallbackDefault, distributed is not null));
+                options, now, clock.Stamp(now), clock.NextSequence(), refresh, memory.Get(key), fallbackDefault, distributed is not null));
             running = plan.IsReadDistributed ? ReadThenContinue(key, flight, factory, options, plan) : Continue(key, flight, factory, options, plan);
         }
         catch (Exception ex)
@@ -60,10 +59,10 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
     }
 
     // Whatever happened (a bug of ours, a throwing log provider), the flight is unregistered and its
-    // waiters answered: a stuck flight would block the key for good.
+    // waiters answered: a stuck flight would block the key for good. Failure never throws.
     private async ValueTask<Reply> FinishWhenDone(string key, Flight flight, ValueTask<Reply> running)
     {
-        var reply = NoReply;
+        Reply reply;
         try
         {
             reply = await running.ConfigureAwait(false);
@@ -72,10 +71,7 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         {
             reply = Failure(key, ex);
         }
-        finally
-        {
-            Finish(key, flight, reply);
-        }
+        Finish(key, flight, reply);
         return reply;
     }
 
