@@ -11,7 +11,10 @@ namespace Fusion.Distributed;
 /// </summary>
 internal sealed class Backplane
 {
-    private const int None = 0, Subscribed = 1, Subscribing = 2;
+    private const int None = 0, Subscribed = 1, Subscribing = 2, Stopped = 3;
+    // A failed subscription is retried after this, not only on the next reconnect: a reconnect event that
+    // arrives while the failing attempt is still in flight finds it "on its way" and would be lost.
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
     private readonly RedisConnection _connection;
     private readonly RedisChannel _channel;
     private readonly Guid _instanceId;
@@ -38,7 +41,8 @@ internal sealed class Backplane
     /// <summary>Messages received and applied, and messages ignored as malformed (debug counters).</summary>
     public long Applied, Malformed;
 
-    /// <summary>Subscribes once; safe to call again (after a failure, or on every reconnect).</summary>
+    /// <summary>Subscribes once; safe to call again (on every reconnect). A failure while connected retries by
+    /// itself; while disconnected, the reconnect does.</summary>
     public async Task EnsureSubscribed()
     {
         if (_connection.Multiplexer is null) return; // subscribed once connected
@@ -46,20 +50,24 @@ internal sealed class Backplane
         try
         {
             await _connection.Required.GetSubscriber().SubscribeAsync(_channel, _handler).ConfigureAwait(false);
-            Volatile.Write(ref _state, Subscribed);
+            if (Interlocked.CompareExchange(ref _state, Subscribed, Subscribing) != Subscribing) Unsubscribe(); // stopped meanwhile
         }
         catch (Exception ex)
         {
-            // Take the locally registered handler back, so that the retry (on reconnect) adds it only once.
+            // Take the locally registered handler back, so that the retry adds it only once.
             _connection.Required.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget);
-            Volatile.Write(ref _state, None);
+            if (Interlocked.CompareExchange(ref _state, None, Subscribing) != Subscribing) return; // stopped meanwhile
             _logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", DistributedLevel.Short(ex));
+            await Task.Delay(RetryDelay).ConfigureAwait(false);
+            // Still down: the next reconnect subscribes (it finds the state None now), no retry loop meanwhile.
+            if (_connection.Required.IsConnected) await EnsureSubscribed().ConfigureAwait(false);
         }
     }
 
     /// <summary>Stops receiving (this node's handler only).</summary>
     public void Unsubscribe()
     {
+        Volatile.Write(ref _state, Stopped); // no retry after this
         try { _connection.Multiplexer?.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget); }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException) { } // closing anyway
     }
