@@ -60,8 +60,9 @@ public sealed class FusionCache : IDisposable
         string key, Func<Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
-        return Miss(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken, hit, refreshDue);
+        return TryFresh<T>(key, options, out var entry, out var value)
+            ? new(Either<Err, T>.Right(value))
+            : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
     /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
@@ -70,8 +71,9 @@ public sealed class FusionCache : IDisposable
         string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
-        return Miss(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken, hit, refreshDue);
+        return TryFresh<T>(key, options, out var entry, out var value)
+            ? new(Either<Err, T>.Right(value))
+            : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
     /// <summary>As the context overload, with a value fail-safe serves when the factory fails and no stale
@@ -81,8 +83,9 @@ public sealed class FusionCache : IDisposable
         FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryHit<T>(key, options, out var hit, out var refreshDue) && !refreshDue) return new(hit);
-        return Miss(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken, hit, refreshDue);
+        return TryFresh<T>(key, options, out var entry, out var value)
+            ? new(Either<Err, T>.Right(value))
+            : NotFresh(key, entry, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
     }
 
     /// <summary>Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured).
@@ -159,53 +162,42 @@ public sealed class FusionCache : IDisposable
         _distributed?.Dispose();
     }
 
-    // The hit path: a lookup, a pure classification and a typed read; no allocation. The fresh case is
-    // checked first with the core's inlinable predicate; everything else takes the full classification.
+    // The hit path: a lookup, the core's inlinable freshness predicate and a typed read; no allocation.
+    // It stays small (few locals, no struct results) because its frame is set up on every hit; every
+    // other case (refresh due, stale, absent, another type) goes to NotFresh.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryHit<T>(string key, FusionCacheEntryOptions? options, out Either<Err, T> result, out bool refreshDue)
+    private bool TryFresh<T>(string key, FusionCacheEntryOptions? options, out Entry? entry, out T value)
     {
         CheckKey(key);
-        if (_memory.TryGet(key, out var entry))
+        if (_memory.TryGet(key, out var found))
         {
-            var failSafe = Resolve(options).IsFailSafeEnabled;
-            var now = _clock.Now;
-            if (EntryModule.isFreshFor(failSafe, now, entry) && Cast.Try<T>(entry.Value, out var fresh))
-            {
-                result = Either<Err, T>.Right(fresh);
-                refreshDue = false;
-                return true;
-            }
-            return SlowHit(key, EntryModule.classifyFor(failSafe, now, entry), entry, out result, out refreshDue);
+            entry = found;
+            var failSafe = (options is null ? _defaults : options.Resolve(_defaults)).IsFailSafeEnabled;
+            return EntryModule.isFreshFor(failSafe, _clock.Now, found) & Cast.Try(found.Value, out value);
         }
-        result = default;
-        refreshDue = false;
+        entry = null;
+        value = default!;
         return false;
     }
 
-    private static bool SlowHit<T>(string key, Freshness state, Entry entry, out Either<Err, T> result, out bool refreshDue)
-    {
-        if (state.IsFresh || state.IsRefreshDue)
-        {
-            result = Replies.Typed<T>(key, entry.Value);
-            // Another type lives here: an error, and no refresh that would overwrite it.
-            refreshDue = state.IsRefreshDue && result.IsRight;
-            return true;
-        }
-        result = default;
-        refreshDue = false;
-        return false;
-    }
-
-    private ValueTask<Either<Err, T>> Miss<T>(
-        string key, Factory<T> factory, Option<T> fallbackDefault,
-        FusionCacheEntryOptions? options, CancellationToken cancellationToken, Either<Err, T> hit, bool refreshDue)
+    /// <summary>Everything but a fresh hit: a hit due for refresh (answered at once, refreshed in the
+    /// background), a value of another type (an error), or a miss (the flight).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<Either<Err, T>> NotFresh<T>(
+        string key, Entry? entry, Factory<T> factory, Option<T> fallbackDefault, FusionCacheEntryOptions? options, CancellationToken cancellationToken)
     {
         var o = Resolve(options);
-        if (refreshDue)
+        if (entry is not null)
         {
-            if (_flights.TryStartBackground(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var refresh))
-                _ = _leader.Run(key, refresh, factory, Boxed(fallbackDefault), o, refresh: true);
-            return new(hit);
+            var state = EntryModule.classifyFor(o.IsFailSafeEnabled, _clock.Now, entry);
+            if (state.IsFresh || state.IsRefreshDue)
+            {
+                var hit = Replies.Typed<T>(key, entry.Value);
+                // Another type lives here: an error, and no refresh that would overwrite it.
+                if (state.IsRefreshDue && hit.IsRight && _flights.TryStartBackground(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var refresh))
+                    _ = _leader.Run(key, refresh, factory, Boxed(fallbackDefault), o, refresh: true);
+                return new(hit);
+            }
         }
         if (cancellationToken.IsCancellationRequested) return new(Replies.Cancelled<T>());
         var flight = _flights.Join(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var isLeader);

@@ -7,8 +7,8 @@ namespace Fusion.Runtime;
 /// The shell's sources of time and randomness, which the core receives as plain inputs.
 /// <list type="bullet">
 /// <item><see cref="Now"/>, for reads: with the system clock, the wall clock read once a second and
-/// advanced in between by <see cref="Environment.TickCount64"/> (a few nanoseconds instead of a
-/// wall-clock read on every hit; millisecond steps, plenty to classify an entry).</item>
+/// advanced in between by the shared <see cref="Ticker"/>'s milliseconds (a field read instead of a clock
+/// read on every hit; millisecond steps, plenty to classify an entry).</item>
 /// <item><see cref="Stamp"/>, for writes: the same clock, but strictly increasing on this node and
 /// after every timestamp this node has seen from another (a hybrid logical clock), so writes are
 /// ordered even within one millisecond and despite clock skew between nodes. (A precise wall-clock
@@ -29,7 +29,7 @@ internal sealed class Clock
     {
         Time = time;
         _system = ReferenceEquals(time, TimeProvider.System);
-        _anchor = new Anchor(DateTime.UtcNow.Ticks, Environment.TickCount64);
+        _anchor = _system ? new Anchor(DateTime.UtcNow.Ticks, Ticker.Shared.Milliseconds) : new Anchor(0, 0); // any other clock leaves the ticker alone
     }
 
     public TimeProvider Time { get; }
@@ -42,8 +42,9 @@ internal sealed class Clock
         {
             if (!_system) return Time.GetUtcNow().UtcTicks;
             var anchor = Volatile.Read(ref _anchor);
-            var elapsedMs = Environment.TickCount64 - anchor.TickMs;
-            return elapsedMs < RebaseEveryMs ? anchor.UtcTicks + elapsedMs * TimeSpan.TicksPerMillisecond : Rebase(anchor, elapsedMs);
+            var ms = Ticker.Shared.Milliseconds;
+            var elapsedMs = ms - anchor.TickMs;
+            return elapsedMs < RebaseEveryMs ? anchor.UtcTicks + elapsedMs * TimeSpan.TicksPerMillisecond : Rebase(anchor, ms);
         }
     }
 
@@ -83,11 +84,11 @@ internal sealed class Clock
 
     // Once a second: back to the wall clock, but never behind what was already handed out.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private long Rebase(Anchor anchor, long elapsedMs)
+    private long Rebase(Anchor anchor, long ms)
     {
-        var projected = anchor.UtcTicks + elapsedMs * TimeSpan.TicksPerMillisecond;
+        var projected = anchor.UtcTicks + (ms - anchor.TickMs) * TimeSpan.TicksPerMillisecond;
         var now = Math.Max(DateTime.UtcNow.Ticks, projected);
-        Volatile.Write(ref _anchor, new Anchor(now, Environment.TickCount64)); // a benign race: any winner is valid
+        Volatile.Write(ref _anchor, new Anchor(now, ms)); // a benign race: any winner is valid
         return now;
     }
 
