@@ -82,6 +82,23 @@ public sealed class BoundedStoreTests
     }
 
     [Fact]
+    public void AKeyRemovedAndWrittenAgain_LeavesNoRemovedNodesQueued()
+    {
+        var store = new BoundedStore<string>(100);
+        store.Set("resident", "v");
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            store.Set("churn", $"v{i}");
+            store.TryRemove("churn");
+        }
+
+        // Removed nodes are swept once they outnumber half the live keys and 16: they do not wait in the
+        // FIFOs for an eviction, holding their values alive meanwhile.
+        Assert.InRange(store.QueuedNodes, 1, 1 + 16 + 1);
+    }
+
+    [Fact]
     public void TryRemove_WithAnExpectedValue_RemovesOnlyThatValue()
     {
         var store = new BoundedStore<string>(10);

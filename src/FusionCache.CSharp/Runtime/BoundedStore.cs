@@ -10,7 +10,7 @@ namespace Fusion.Runtime;
 /// <para>Why S3-FIFO: a hit only bumps a small counter on its node (no lock, no buffer, no queue
 /// move), so a read costs about a dictionary lookup, and all policy work happens on inserts, under one
 /// lock. Its hit ratio on Zipf traces is close to W-TinyLFU's (docs/benchmarks.md).</para>
-/// <para>Contract: writes of one key (<see cref="Set"/>, <see cref="TryRemove(string)"/>,
+/// <para>Contract: writes of one key (<see cref="Set(string, TValue)"/>, <see cref="TryRemove(string)"/>,
 /// <see cref="TryRemove(string, TValue)"/>) must be serialized by the caller (the memory level's stripe
 /// lock). Reads and writes of different keys run concurrently. Capacity is enforced when a key is
 /// inserted: <see cref="Count"/> never stays above <see cref="Capacity"/>.</para>
@@ -46,6 +46,12 @@ internal sealed class BoundedStore<TValue> where TValue : class
     /// <summary>Keys held now.</summary>
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>Nodes in the FIFOs, removed ones not yet dropped included (for tests).</summary>
+    internal int QueuedNodes
+    {
+        get { lock (_policy) return _small.Count + _main.Count; }
+    }
+
     /// <summary>The value under <paramref name="key"/>, counted as a read for eviction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGet(string key, out TValue value)
@@ -75,10 +81,18 @@ internal sealed class BoundedStore<TValue> where TValue : class
         return false;
     }
 
+    /// <summary>The key's node as it is now, or null: for a writer that looks before it writes and then
+    /// passes it to <see cref="Set(string, TValue, Node?)"/>, so the key is looked up once. Not counted as a read.</summary>
+    public Node? Find(string key) => _map.TryGetValue(key, out var node) ? node : null;
+
     /// <summary>Stores <paramref name="value"/>: in place when the key is held, else as a new key (which may evict another).</summary>
-    public void Set(string key, TValue value)
+    public void Set(string key, TValue value) => Set(key, value, Find(key));
+
+    /// <summary>As <see cref="Set(string, TValue)"/>, with the key's node from <see cref="Find"/> (found
+    /// since the caller's serialization of the key's writes began).</summary>
+    public void Set(string key, TValue value, Node? held)
     {
-        if (_map.TryGetValue(key, out var held))
+        if (held is not null)
         {
             held.Value = value;
             // Evicted before the write: store it again. (Evicted just after it, the write is simply evicted.)
@@ -130,6 +144,8 @@ internal sealed class BoundedStore<TValue> where TValue : class
             // insert (a ghost entering main behind read nodes would be evicted at once, again and again).
             while (Volatile.Read(ref _count) > Capacity && (_small.Count > 0 || _main.Count > 0)) EvictOne();
             (_ghost.Contains(node.Key) ? _main : _small).Enqueue(node);
+            DropRemovedHeads(_small);
+            DropRemovedHeads(_main);
             DropRemovedIfCrowded();
         }
     }
@@ -186,11 +202,20 @@ internal sealed class BoundedStore<TValue> where TValue : class
         return true;
     }
 
-    // Removed keys leave their nodes in the FIFOs until eviction reaches them; with many removals and
-    // few evictions they would pile up, so sweep them out once the FIFOs hold twice the capacity.
+    // A removed node at the head of a FIFO goes at once (the common case of a key removed and written
+    // again while few others are queued); the sweep below catches the ones further back.
+    private static void DropRemovedHeads(Queue<Node> queue)
+    {
+        while (queue.TryPeek(out var head) && head.Gone) queue.Dequeue();
+    }
+
+    // Removed keys leave their nodes in the FIFOs until eviction reaches them; with many removals they
+    // would pile up (and keep their values alive), so sweep them out once they are more than half the
+    // live keys (and 16): each sweep is paid for by at least that many removals.
     private void DropRemovedIfCrowded()
     {
-        if (_small.Count + _main.Count <= 2 * Capacity + 16) return;
+        var live = Volatile.Read(ref _count);
+        if (_small.Count + _main.Count <= live + live / 2 + 16) return;
         Sweep(_small);
         Sweep(_main);
 
@@ -204,7 +229,8 @@ internal sealed class BoundedStore<TValue> where TValue : class
         }
     }
 
-    private sealed class Node(string key, TValue value)
+    /// <summary>A key's slot: its value, and its eviction state (which only this store touches).</summary>
+    internal sealed class Node(string key, TValue value)
     {
         public readonly string Key = key;
         public volatile TValue Value = value;

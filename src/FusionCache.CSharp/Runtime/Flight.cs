@@ -15,18 +15,19 @@ internal sealed class Flight
     private static readonly TaskCompletionSource<Reply> Published = new();
     private TaskCompletionSource<Reply>? _waiting;
     private Reply _reply;
-    private int _completed;
     // Only a flight whose factory may be cancelled pays for a token source (not the default options).
     private readonly CancellationTokenSource? _factoryCancellation;
     private readonly bool _cancelWhenAbandoned;
     private int _waiters;
 
     /// <param name="cancellable">The factory may be cancelled: timed-out factories may not complete in the background.</param>
-    /// <param name="background">A background refresh: nobody waits, so it is never abandoned.</param>
+    /// <param name="background">A background refresh: nobody waits, so it is never abandoned. Otherwise the
+    /// caller creating the flight is its first waiter (counted here, so it need not join).</param>
     public Flight(bool cancellable, bool background)
     {
         if (cancellable) _factoryCancellation = new CancellationTokenSource();
         _cancelWhenAbandoned = cancellable && !background;
+        _waiters = background ? 0 : 1;
     }
 
     /// <summary>Completes with the flight's reply; never faults.</summary>
@@ -74,10 +75,9 @@ internal sealed class Flight
         catch (AggregateException) { } // a user callback registered on the token threw; the factory sees it.
     }
 
-    /// <summary>Publishes the reply to every waiter (the first call wins).</summary>
+    /// <summary>Publishes the reply to every waiter. Called once, by the leader when its run ends.</summary>
     public void Complete(Reply reply)
     {
-        if (Interlocked.Exchange(ref _completed, 1) == 1) return;
         _reply = reply; // published by the exchange below
         var waiting = Interlocked.Exchange(ref _waiting, Published);
         waiting?.TrySetResult(reply);

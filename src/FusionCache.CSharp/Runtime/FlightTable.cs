@@ -28,9 +28,10 @@ internal sealed class FlightTable
         {
             if (!_flights.TryGetValue(key, out var flight))
             {
-                var mine = new Flight(cancellable, background: false);
+                var mine = new Flight(cancellable, background: false); // counts its creator as a waiter
                 flight = _flights.GetOrAdd(key, mine);
                 isLeader = ReferenceEquals(flight, mine);
+                if (isLeader) return flight;
             }
             else isLeader = false;
 
