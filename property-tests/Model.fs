@@ -37,7 +37,7 @@ type Node =
       Options: EntryOptions
       Entries: Map<string, Entry>
       FactoryCalls: int
-      /// The node's write sequence, as the shell's clock keeps it.
+      /// The node's write sequence: increasing, as the shell's (its write stamps) is.
       Sequence: int64
       /// Timed-out runs whose factory keeps going: key, run, the value it will produce.
       Pending: (string * FactoryRun * int) list }

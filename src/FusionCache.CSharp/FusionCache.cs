@@ -97,7 +97,8 @@ public sealed class FusionCache : IDisposable
         if (value is null) Throw.NullArgument(nameof(value));
         var o = Resolve(options);
         var now = _clock.Now;
-        return Run<T>(key, Commands.set(o, now, _clock.Stamp(now), _clock.Jitter(o), _clock.NextSequence(), _distributed is not null, value), o);
+        var stamp = _clock.Stamp(now);
+        return Run<T>(key, Commands.set(o, now, stamp, _clock.Jitter(o), Clock.SequenceOf(stamp), _distributed is not null, value), o);
     }
 
     /// <summary>The key's value if it is fresh (or stale, with <see cref="FusionCacheEntryOptions.AllowStaleOnReadOnly"/>)
@@ -133,7 +134,8 @@ public sealed class FusionCache : IDisposable
         CheckKey(key);
         var o = Resolve(options);
         var now = _clock.Now;
-        return Run<object>(key, Commands.remove(o, now, _clock.Stamp(now), _clock.NextSequence(), _flights.IsRunning(key), _distributed is not null), o);
+        var stamp = _clock.Stamp(now);
+        return Run<object>(key, Commands.remove(o, now, stamp, Clock.SequenceOf(stamp), _flights.IsRunning(key), _distributed is not null), o);
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value

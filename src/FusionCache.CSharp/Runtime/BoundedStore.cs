@@ -22,6 +22,7 @@ internal sealed class BoundedStore<TValue> where TValue : class
     private const int SmallPercent = 10;
     private const int GhostPercent = 50;
     private const int MaxFrequency = 3;
+    private const int MapLocks = 64;
 
     private readonly ConcurrentDictionary<string, Node> _map;
     private readonly object _policy = new();
@@ -38,7 +39,10 @@ internal sealed class BoundedStore<TValue> where TValue : class
         _smallCapacity = Math.Max(1, capacity * SmallPercent / 100);
         _ghost = new GhostKeys(Math.Max(1, capacity * GhostPercent / 100));
         // The default string comparer keeps .NET's fast non-randomized hashing until collisions pile up.
-        _map = new ConcurrentDictionary<string, Node>(Environment.ProcessorCount, Math.Min(capacity, 1024));
+        // Locks: a dictionary given a concurrency level keeps exactly that many locks for its writes (it
+        // grows them only when left to its default, which also gives up the initial capacity); one per
+        // core serialized every insert and eviction under load, so take many.
+        _map = new ConcurrentDictionary<string, Node>(MapLocks, Math.Min(capacity, 1024));
     }
 
     public int Capacity { get; }

@@ -22,7 +22,6 @@ internal sealed class Clock
     private const long RebaseEveryMs = 1000;
     private readonly bool _system;
     private Anchor _anchor;
-    private long _sequence;
     private long _lastStamp;
 
     public Clock(TimeProvider time)
@@ -72,8 +71,10 @@ internal sealed class Clock
         }
     }
 
-    /// <summary>The node's next write sequence: orders writes that share a clock tick.</summary>
-    public long NextSequence() => Interlocked.Increment(ref _sequence);
+    /// <summary>The write sequence of a write stamped <paramref name="stamp"/>: the stamp itself. The core orders
+    /// writes with equal timestamps by their sequence; stamps never repeat on a node, so the stamp orders
+    /// this node's writes already, and a separate counter would be a second contended write per write.</summary>
+    public static long SequenceOf(long stamp) => stamp;
 
     /// <summary>A jitter draw in [0, JitterMaxDuration), in ticks.</summary>
     public long Jitter(EntryOptions options)

@@ -27,8 +27,9 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
         try
         {
             var now = clock.Now;
+            var stamp = clock.Stamp(now);
             var plan = Core.Flight.plan(new FlightRequest(
-                options, now, clock.Stamp(now), clock.NextSequence(), refresh, memory.Get(key), fallbackDefault, distributed is not null));
+                options, now, stamp, Clock.SequenceOf(stamp), refresh, memory.Get(key), fallbackDefault, distributed is not null));
             running = plan.IsReadDistributed ? ReadThenContinue(key, flight, factory, options, plan) : Continue(key, flight, factory, options, plan);
         }
         catch (Exception ex)

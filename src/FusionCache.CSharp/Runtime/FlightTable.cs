@@ -4,7 +4,7 @@ namespace Fusion.Runtime;
 
 /// <summary>
 /// The single-flight coalescer: at most one <see cref="Flight"/> per key. Lock-free: a caller adds an
-/// unstarted flight with <c>GetOrAdd</c> and only the caller whose flight was published starts it,
+/// unstarted flight with <c>TryAdd</c> and only the caller whose flight was published starts it,
 /// so user code never runs under a lock (what a <c>Lazy</c> would also ensure, without its lock).
 /// Flights leave by compare-and-remove, so a finished flight never removes its successor.
 /// </summary>
@@ -29,11 +29,11 @@ internal sealed class FlightTable
             if (!_flights.TryGetValue(key, out var flight))
             {
                 var mine = new Flight(cancellable, background: false); // counts its creator as a waiter
-                flight = _flights.GetOrAdd(key, mine);
-                isLeader = ReferenceEquals(flight, mine);
-                if (isLeader) return flight;
+                isLeader = _flights.TryAdd(key, mine);
+                if (isLeader) return mine;
+                continue; // another caller's flight came first: join it
             }
-            else isLeader = false;
+            isLeader = false;
 
             if (flight.TryJoin()) return flight;
             // Abandoned and cancelled: help remove it, then start afresh (a cancelled flight never blocks, invariant 7).
@@ -45,9 +45,8 @@ internal sealed class FlightTable
     public bool TryStartBackground(string key, bool cancellable, out Flight flight)
     {
         if (_flights.ContainsKey(key)) { flight = null!; return false; }
-        var mine = new Flight(cancellable, background: true);
-        flight = _flights.GetOrAdd(key, mine);
-        return ReferenceEquals(flight, mine);
+        flight = new Flight(cancellable, background: true);
+        return _flights.TryAdd(key, flight);
     }
 
     /// <summary>Removes the flight if it is still the key's current one (compare-and-remove).</summary>
