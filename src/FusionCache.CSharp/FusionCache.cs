@@ -62,7 +62,7 @@ public sealed class FusionCache : IDisposable
         if (factory is null) Throw.NullArgument(nameof(factory));
         return TryFresh<T>(key, options, out var entry, out var value)
             ? new(Either<Err, T>.Right(value))
-            : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+            : NotFresh(key, entry, new Factory<T>(factory), fallbackDefault: default, options, cancellationToken);
     }
 
     /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
@@ -73,7 +73,7 @@ public sealed class FusionCache : IDisposable
         if (factory is null) Throw.NullArgument(nameof(factory));
         return TryFresh<T>(key, options, out var entry, out var value)
             ? new(Either<Err, T>.Right(value))
-            : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+            : NotFresh(key, entry, new Factory<T>(factory), fallbackDefault: default, options, cancellationToken);
     }
 
     /// <summary>As the context overload, with a value fail-safe serves when the factory fails and no stale
@@ -229,8 +229,10 @@ public sealed class FusionCache : IDisposable
 
     private EntryOptions Resolve(FusionCacheEntryOptions? options) => options is null ? _defaults : options.Resolve(_defaults);
 
+    // Not Option.Match: its cached static lambdas cost shared generic code a static-base lookup per call.
+    // (Callers pass `default` for none: Option's default is None, without reading its static None field.)
     private static FSharpValueOption<object> Boxed<T>(Option<T> value) =>
-        value.Match(Some: static v => FSharpValueOption<object>.NewValueSome(v!), None: static () => FSharpValueOption<object>.ValueNone);
+        value.IsSome ? FSharpValueOption<object>.NewValueSome(value.Case!) : FSharpValueOption<object>.ValueNone;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckKey(string key)
