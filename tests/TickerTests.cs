@@ -12,47 +12,48 @@ namespace Fusion.Tests;
 public sealed class TickerTests
 {
     // Far above a tick: what a saturated CI machine may add by not scheduling the ticker's thread.
-    private const long SchedulingSlackMs = 200;
+    private static readonly long SchedulingSlack = TimeSpan.FromMilliseconds(200).Ticks;
+    private static readonly long TwentyMs = TimeSpan.FromMilliseconds(20).Ticks;
 
     [Fact]
-    public void Milliseconds_IsNeverAheadOfTheOsClock_NorFarBehindIt()
+    public void Ticks_IsNeverAheadOfThePreciseClock_NorFarBehindIt()
     {
         var ticker = new Ticker(checkEveryTicks: 1000);
 
         for (var i = 0; i < 50; i++)
         {
-            var ms = ticker.Milliseconds;
-            var os = Environment.TickCount64;
-            Assert.InRange(ms, os - SchedulingSlackMs, os);
+            var ticks = ticker.Ticks;
+            var precise = Ticker.PreciseTicks();
+            Assert.InRange(ticks, precise - SchedulingSlack, precise);
             Thread.Sleep(2);
         }
     }
 
     [Fact]
-    public async Task Milliseconds_Advances_WithoutAnythingButReads()
+    public async Task Ticks_Advances_WithoutAnythingButReads()
     {
         var ticker = new Ticker(checkEveryTicks: 1000);
-        var first = ticker.Milliseconds;
+        var first = ticker.Ticks;
 
-        await Eventually.Assert(() => ticker.Milliseconds >= first + 20, "the ticker advanced by 20 ms");
+        await Eventually.Assert(() => ticker.Ticks >= first + TwentyMs, "the ticker advanced by 20 ms");
     }
 
     [Fact]
     public async Task AnIdleTicker_Parks_AndTheNextReadRestartsIt()
     {
         var ticker = new Ticker(checkEveryTicks: 5);
-        _ = ticker.Milliseconds;
+        _ = ticker.Ticks;
         Assert.True(ticker.IsTicking);
 
         // IsTicking does not count as a read: with no reader the thread parks at its next check.
         await Eventually.Assert(() => !ticker.IsTicking, "the idle ticker parked");
 
-        var os = Environment.TickCount64;
-        var ms = ticker.Milliseconds; // parked: read from the OS clock, and the thread starts again
-        Assert.InRange(ms, os, os + SchedulingSlackMs);
+        var before = Ticker.PreciseTicks();
+        var ticks = ticker.Ticks; // parked: read from the precise clock, and the thread starts again
+        Assert.InRange(ticks, before, before + SchedulingSlack);
         Assert.True(ticker.IsTicking);
         Assert.Equal(2, ticker.Starts);
-        await Eventually.Assert(() => ticker.Milliseconds >= ms + 20, "the restarted ticker advanced by 20 ms");
+        await Eventually.Assert(() => ticker.Ticks >= ticks + TwentyMs, "the restarted ticker advanced by 20 ms");
     }
 
     [Fact]
@@ -63,7 +64,7 @@ public sealed class TickerTests
 
         while (clock.ElapsedMilliseconds < 300)
         {
-            _ = ticker.Milliseconds;
+            _ = ticker.Ticks;
             Thread.Sleep(1);
         }
 

@@ -7,8 +7,8 @@ namespace Fusion.Runtime;
 /// The shell's sources of time and randomness, which the core receives as plain inputs.
 /// <list type="bullet">
 /// <item><see cref="Now"/>, for reads: with the system clock, the wall clock read once a second and
-/// advanced in between by the shared <see cref="Ticker"/>'s milliseconds (a field read instead of a clock
-/// read on every hit; millisecond steps, plenty to classify an entry).</item>
+/// advanced in between by the shared <see cref="Ticker"/> (a field read instead of a clock read on
+/// every hit; steps of the ticker's millisecond, plenty to classify an entry).</item>
 /// <item><see cref="Stamp"/>, for writes: the same clock, but strictly increasing on this node and
 /// after every timestamp this node has seen from another (a hybrid logical clock), so writes are
 /// ordered even within one millisecond and despite clock skew between nodes. (A precise wall-clock
@@ -19,7 +19,7 @@ namespace Fusion.Runtime;
 /// </summary>
 internal sealed class Clock
 {
-    private const long RebaseEveryMs = 1000;
+    private const long RebaseEvery = TimeSpan.TicksPerSecond;
     private readonly bool _system;
     private Anchor _anchor;
     private long _lastStamp;
@@ -28,7 +28,7 @@ internal sealed class Clock
     {
         Time = time;
         _system = ReferenceEquals(time, TimeProvider.System);
-        _anchor = _system ? new Anchor(DateTime.UtcNow.Ticks, Ticker.Shared.Milliseconds) : new Anchor(0, 0); // any other clock leaves the ticker alone
+        _anchor = new Anchor(DateTime.UtcNow.Ticks, Ticker.PreciseTicks());
     }
 
     public TimeProvider Time { get; }
@@ -41,9 +41,9 @@ internal sealed class Clock
         {
             if (!_system) return Time.GetUtcNow().UtcTicks;
             var anchor = Volatile.Read(ref _anchor);
-            var ms = Ticker.Shared.Milliseconds;
-            var elapsedMs = ms - anchor.TickMs;
-            return elapsedMs < RebaseEveryMs ? anchor.UtcTicks + elapsedMs * TimeSpan.TicksPerMillisecond : Rebase(anchor, ms);
+            // The ticker may be a little behind the precise reading the anchor was made with: never before the anchor.
+            var elapsed = Math.Max(Ticker.Shared.Ticks - anchor.Elapsed, 0);
+            return elapsed < RebaseEvery ? anchor.UtcTicks + elapsed : Rebase(anchor);
         }
     }
 
@@ -83,15 +83,21 @@ internal sealed class Clock
         return max > 0 ? Random.Shared.NextInt64(max) : 0;
     }
 
-    // Once a second: back to the wall clock, but never behind what was already handed out.
+    // Once a second: back to the wall clock, but never behind what was already handed out. The anchor
+    // pairs the wall clock with a precise monotonic reading taken next to it, not with the ticker's
+    // (older) one, nor a coarse one: since a rebase never moves the clock back, any error that puts the
+    // projection ahead of the wall clock would stay, and add up rebase after rebase.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private long Rebase(Anchor anchor, long ms)
+    private long Rebase(Anchor anchor)
     {
-        var projected = anchor.UtcTicks + (ms - anchor.TickMs) * TimeSpan.TicksPerMillisecond;
-        var now = Math.Max(DateTime.UtcNow.Ticks, projected);
-        Volatile.Write(ref _anchor, new Anchor(now, ms)); // a benign race: any winner is valid
+        var wall = DateTime.UtcNow.Ticks;
+        var elapsed = Ticker.PreciseTicks();
+        var projected = anchor.UtcTicks + (elapsed - anchor.Elapsed);
+        var now = Math.Max(wall, projected);
+        Volatile.Write(ref _anchor, new Anchor(now, elapsed)); // a benign race: any winner is valid
         return now;
     }
 
-    private sealed record Anchor(long UtcTicks, long TickMs);
+    /// <summary>A wall-clock instant and the ticker's time at that instant (both in ticks).</summary>
+    private sealed record Anchor(long UtcTicks, long Elapsed);
 }

@@ -1,25 +1,29 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace Fusion.Runtime;
 
 /// <summary>
-/// A process-wide millisecond clock (<see cref="Environment.TickCount64"/>) kept in a field by its own
-/// thread, so a cache hit reads a field instead of the OS clock (about 6 ns on a VM, a quarter of a hit).
+/// A process-wide monotonic clock kept in a field by its own thread, which reads the precise OS clock
+/// (<see cref="Stopwatch"/>) every millisecond: a cache hit reads a field instead of a clock (about 6 ns
+/// even for the coarse one on a VM, a quarter of a hit; and the coarse one steps by 4 ms on Linux).
 /// <para>Why it parks: a thread waking every millisecond in an idle process is a cost nobody asked for.
-/// Readers mark the clock as read; every so often (a second for <see cref="Shared"/>) the thread checks
-/// the mark and, when nothing read it, parks. The next reader finds it parked, reads the OS clock itself and starts the thread again.</para>
-/// <para>Precision: a reading is at most one tick behind the OS clock, plus however long the scheduler
-/// keeps the thread from running (on a saturated machine, a few milliseconds).</para>
+/// Readers mark the clock as read; every so often (1000 ticks for <see cref="Shared"/>) the thread checks
+/// the mark and, when nothing read it, parks. The next reader finds it parked, reads the OS clock itself
+/// and starts the thread again.</para>
+/// <para>Precision: a reading is at most one tick behind the OS clock, plus however long the thread is
+/// kept from running (the scheduler on a saturated machine, a garbage collection's pause). A tick is a
+/// <c>Thread.Sleep(1)</c>: about a millisecond on Linux, up to ~16 ms on Windows' default timer.</para>
 /// </summary>
 internal sealed class Ticker
 {
     private const long Parked = long.MinValue;
 
-    /// <summary>The one every cache on the system clock reads: ticks every millisecond, checks for readers once a second.</summary>
+    /// <summary>The one every cache on the system clock reads: checks for readers every 1000 ticks (a second on Linux).</summary>
     public static readonly Ticker Shared = new(checkEveryTicks: 1000);
 
     private readonly int _checkEveryTicks;
-    private long _milliseconds = Parked;
+    private long _ticks = Parked;
     private bool _read;
     private int _running;
     private int _starts;
@@ -32,35 +36,52 @@ internal sealed class Ticker
     }
 
     /// <summary>Whether the thread is ticking (false once it parked).</summary>
-    public bool IsTicking => Volatile.Read(ref _milliseconds) != Parked;
+    public bool IsTicking => Volatile.Read(ref _ticks) != Parked;
 
     /// <summary>How many times the thread was started (for tests: once, while readers keep it busy).</summary>
     public int Starts => Volatile.Read(ref _starts);
 
-    /// <summary>Milliseconds of <see cref="Environment.TickCount64"/>, as of the last tick.</summary>
-    public long Milliseconds
+    /// <summary>The time elapsed since an arbitrary origin (the same for every reader), in
+    /// <see cref="TimeSpan"/> ticks, as of the thread's last tick.</summary>
+    public long Ticks
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            var ms = Volatile.Read(ref _milliseconds);
-            if (ms == Parked) return Start();
-            // Read before written: the flag's cache line is written once a second, not once a read.
+            var ticks = Volatile.Read(ref _ticks);
+            if (ticks == Parked) return Start();
+            // Read before written: the flag's cache line is written once a check, not once a read.
             if (!_read) _read = true;
-            return ms;
+            return ticks;
         }
     }
+
+    /// <summary>The precise reading <see cref="Ticks"/> is a copy of (tens of nanoseconds: for rare callers).</summary>
+    public static long PreciseTicks() => Stopwatch.GetElapsedTime(Origin).Ticks;
+
+    private static readonly long Origin = Stopwatch.GetTimestamp();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private long Start()
     {
-        var now = Environment.TickCount64;
         // One starter wins; a reader that loses (or races a thread that is parking) uses the OS clock this time.
-        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) return now;
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) return PreciseTicks();
+        // Read after winning: a reading from before a stall here would publish a time long past.
+        var now = PreciseTicks();
         _read = true;
         Interlocked.Increment(ref _starts);
-        Volatile.Write(ref _milliseconds, now);
-        new Thread(Run) { IsBackground = true, Name = "Fusion ticker" }.Start();
+        Volatile.Write(ref _ticks, now);
+        try
+        {
+            new Thread(Run) { IsBackground = true, Name = "Fusion ticker" }.Start();
+        }
+        catch
+        {
+            // No thread, no ticks: parked again, so the next reader reads the OS clock and tries again.
+            Volatile.Write(ref _ticks, Parked);
+            Volatile.Write(ref _running, 0);
+            throw;
+        }
         return now;
     }
 
@@ -69,7 +90,7 @@ internal sealed class Ticker
         for (var ticks = 1; ; ticks++)
         {
             Thread.Sleep(1);
-            Volatile.Write(ref _milliseconds, Environment.TickCount64);
+            Volatile.Write(ref _ticks, PreciseTicks());
             if (ticks % _checkEveryTicks != 0) continue;
             if (Volatile.Read(ref _read))
             {
@@ -78,7 +99,7 @@ internal sealed class Ticker
             }
             // Parked first, then not running: a reader that sees Parked while this thread is still
             // "running" reads the OS clock, and the next one starts a new thread.
-            Volatile.Write(ref _milliseconds, Parked);
+            Volatile.Write(ref _ticks, Parked);
             Volatile.Write(ref _running, 0);
             return;
         }

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Fusion.Runtime;
+
+namespace Fusion.Tests;
+
+/// <summary>The system clock as reads see it (wall clock re-anchored once a second, advanced by the ticker).</summary>
+public sealed class ClockTests
+{
+    // A tick plus what a loaded CI machine may add by not scheduling the ticker's thread.
+    private static readonly long BehindSlack = TimeSpan.FromMilliseconds(200).Ticks;
+    // The anchor pairs the wall clock with a precise reading: only the time between two reads separates them.
+    private static readonly long AheadSlack = TimeSpan.FromMilliseconds(1).Ticks;
+
+    [Fact]
+    public void Now_FollowsTheWallClock_AcrossRebases_NeverAheadOfIt()
+    {
+        var clock = new Clock(TimeProvider.System);
+        var elapsed = Stopwatch.StartNew();
+        var previous = long.MinValue;
+
+        while (elapsed.ElapsedMilliseconds < 2_200) // two rebases
+        {
+            var before = DateTime.UtcNow.Ticks;
+            var now = clock.Now;
+            var after = DateTime.UtcNow.Ticks;
+
+            Assert.InRange(now, before - BehindSlack, after + AheadSlack);
+            Assert.True(now >= previous, "the clock went back");
+            previous = now;
+            Thread.Sleep(3);
+        }
+    }
+
+    [Fact]
+    public void Stamp_IsStrictlyIncreasing_EvenWithinOneTick_AndAfterObservedStamps()
+    {
+        var clock = new Clock(TimeProvider.System);
+        var now = clock.Now;
+
+        var first = clock.Stamp(now);
+        var second = clock.Stamp(now);
+        clock.Observe(second + 1_000_000);
+        var third = clock.Stamp(now);
+
+        Assert.True(second > first);
+        Assert.True(third > second + 1_000_000);
+        Assert.Equal(third, Clock.SequenceOf(third));
+    }
+}
