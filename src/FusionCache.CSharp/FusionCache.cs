@@ -61,7 +61,7 @@ public sealed class FusionCache : IDisposable
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         return TryFresh<T>(key, options, out var entry, out var value)
-            ? new(Either<Err, T>.Right(value))
+            ? new(Rights.Of(value))
             : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
@@ -72,7 +72,7 @@ public sealed class FusionCache : IDisposable
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         return TryFresh<T>(key, options, out var entry, out var value)
-            ? new(Either<Err, T>.Right(value))
+            ? new(Rights.Of(value))
             : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
@@ -84,7 +84,7 @@ public sealed class FusionCache : IDisposable
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         return TryFresh<T>(key, options, out var entry, out var value)
-            ? new(Either<Err, T>.Right(value))
+            ? new(Rights.Of(value))
             : NotFresh(key, entry, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
     }
 

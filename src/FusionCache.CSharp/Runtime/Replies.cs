@@ -10,7 +10,7 @@ internal static class Replies
         reply.IsValue ? Typed<T>(key, reply.Payload) : Either<Err, T>.Left(reply.Reason!);
 
     public static Either<Err, T> Typed<T>(string key, object payload) =>
-        Cast.Try<T>(payload, out var v) ? Either<Err, T>.Right(v) : Either<Err, T>.Left(WrongType<T>(key, payload));
+        Cast.Try<T>(payload, out var v) ? Rights.Of(v) : Either<Err, T>.Left(WrongType<T>(key, payload));
 
     public static Err WrongType<T>(string key, object payload) =>
         Err.NewWrongType(key, typeof(T).Name, payload.GetType().Name);
