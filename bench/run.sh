@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite, the hit-ratio replay, the backplane propagation and the chart. See bench/README.md.
 # RedisBenchmarks and --propagation start a local redis-server (apt-get install redis-server).
-#   bench/run.sh quick [BenchmarkDotNet args]   ShortRun job, 5 iterations (3 warm-ups): about 7 minutes with the hit-ratio and propagation modes
+#   bench/run.sh quick [BenchmarkDotNet args]   ShortRun job, 5 iterations (3 warm-ups): 5–6 minutes with the hit-ratio and propagation modes (build included)
 #   bench/run.sh full  [BenchmarkDotNet args]   BenchmarkDotNet's default job: tens of minutes (not timed yet)
 # Extra arguments go to BenchmarkDotNet, e.g. `bench/run.sh quick --filter '*Hit*'`.
 set -euo pipefail
