@@ -32,6 +32,32 @@ public sealed class ClockTests
     }
 
     [Fact]
+    public async Task Now_NeverGoesBack_AcrossThreads_AcrossRebases()
+    {
+        // A reading published by one thread bounds every reading that starts after it, on any thread:
+        // a rebase that overwrote a newer anchor with an older one broke this, by the rebaser's stall.
+        // Rebasing every millisecond instead of every second makes concurrent rebases common.
+        var clock = new Clock(TimeProvider.System, rebaseEvery: TimeSpan.FromMilliseconds(1));
+        long highest = 0, backwards = 0;
+        var elapsed = Stopwatch.StartNew();
+
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            while (elapsed.ElapsedMilliseconds < 1_000)
+            {
+                var floor = Volatile.Read(ref highest);
+                var now = clock.Now;
+                if (now < floor) Interlocked.Increment(ref backwards);
+                for (var seen = floor; now > seen; seen = Volatile.Read(ref highest))
+                    if (Interlocked.CompareExchange(ref highest, now, seen) == seen) break;
+            }
+        })).ToArray();
+        await Task.WhenAll(readers);
+
+        Assert.Equal(0, backwards);
+    }
+
+    [Fact]
     public void Stamp_IsStrictlyIncreasing_EvenWithinOneTick_AndAfterObservedStamps()
     {
         var clock = new Clock(TimeProvider.System);

@@ -103,7 +103,9 @@ internal sealed class DistributedLevel : IDisposable
         if (header.IsTombstone) return FSharpValueOption<Entry>.ValueNone; // removed
         try
         {
-            object value = _serializer.Deserialize<T>(payload)!;
+            object? value = _serializer.Deserialize<T>(payload);
+            // A serializer that reads "null" back: the cache holds no null (Either cannot carry one).
+            if (value is null) return Unreadable(key, $"the serializer read a null {typeof(T).Name}");
             return FSharpValueOption<Entry>.NewValueSome(header.ToEntry(value));
         }
         catch (Exception ex)

@@ -19,13 +19,17 @@ namespace Fusion.Runtime;
 /// </summary>
 internal sealed class Clock
 {
-    private const long RebaseEvery = TimeSpan.TicksPerSecond;
+    private readonly long _rebaseEvery;
     private readonly bool _system;
     private Anchor _anchor;
     private long _lastStamp;
 
-    public Clock(TimeProvider time)
+    /// <param name="time">The time provider; the system one gets the ticker-based clock.</param>
+    /// <param name="rebaseEvery">How often reads go back to the wall clock (a second; tests make it short
+    /// to exercise concurrent rebases).</param>
+    public Clock(TimeProvider time, TimeSpan? rebaseEvery = null)
     {
+        _rebaseEvery = (rebaseEvery ?? TimeSpan.FromSeconds(1)).Ticks;
         Time = time;
         _system = ReferenceEquals(time, TimeProvider.System);
         _anchor = new Anchor(DateTime.UtcNow.Ticks, Ticker.PreciseTicks());
@@ -43,7 +47,7 @@ internal sealed class Clock
             var anchor = Volatile.Read(ref _anchor);
             // The ticker may be a little behind the precise reading the anchor was made with: never before the anchor.
             var elapsed = Math.Max(Ticker.Shared.Ticks - anchor.Elapsed, 0);
-            return elapsed < RebaseEvery ? anchor.UtcTicks + elapsed : Rebase(anchor);
+            return elapsed < _rebaseEvery ? anchor.UtcTicks + elapsed : Rebase(anchor);
         }
     }
 
@@ -94,8 +98,10 @@ internal sealed class Clock
         var elapsed = Ticker.PreciseTicks();
         var projected = anchor.UtcTicks + (elapsed - anchor.Elapsed);
         var now = Math.Max(wall, projected);
-        Volatile.Write(ref _anchor, new Anchor(now, elapsed)); // a benign race: any winner is valid
-        return now;
+        // Only over the anchor this rebase started from: a rebaser that read the clocks earlier and then
+        // stalled would otherwise overwrite a newer anchor, and reads would go back in time (by the stall).
+        // The loser reads again from the winner's anchor, which is ahead of anything read from the old one.
+        return ReferenceEquals(Interlocked.CompareExchange(ref _anchor, new Anchor(now, elapsed), anchor), anchor) ? now : Now;
     }
 
     /// <summary>A wall-clock instant and the ticker's time at that instant (both in ticks).</summary>

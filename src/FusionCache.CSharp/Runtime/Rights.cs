@@ -33,9 +33,9 @@ internal static class Rights
             var either = EitherFields<Err, object>.Right(probe);
             return either.IsRight && either.Match(Right: r => ReferenceEquals(r, probe), Left: _ => false);
         }
-        catch (MissingMemberException)
+        catch (Exception)
         {
-            return false;
+            return false; // a missing field, or any other load failure of the accessors
         }
     }
 

@@ -64,8 +64,10 @@ internal sealed class Ticker
     [MethodImpl(MethodImplOptions.NoInlining)]
     private long Start()
     {
-        // One starter wins; a reader that loses (or races a thread that is parking) uses the OS clock this time.
-        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) return PreciseTicks();
+        // One starter wins. A reader that loses waits for the winner's first reading (returning a fresher
+        // one of its own would let later reads go back to the winner's), or, if it raced a thread that
+        // was parking, for that thread to finish, and then tries to start it itself.
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) return AfterLosingStart();
         // Read after winning: a reading from before a stall here would publish a time long past.
         var now = PreciseTicks();
         _read = true;
@@ -83,6 +85,18 @@ internal sealed class Ticker
             throw;
         }
         return now;
+    }
+
+    private long AfterLosingStart()
+    {
+        var spinner = new SpinWait();
+        while (true)
+        {
+            var ticks = Volatile.Read(ref _ticks);
+            if (ticks != Parked) return ticks;
+            if (Volatile.Read(ref _running) == 0) return Start();
+            spinner.SpinOnce();
+        }
     }
 
     private void Run()
