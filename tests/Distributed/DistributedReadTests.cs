@@ -102,6 +102,30 @@ public sealed class DistributedReadTests(RedisServerFixture redis, ITestOutputHe
         Assert.Equal("42", stored.PayloadText); // the factory's value replaced it
     }
 
+    [Fact]
+    public async Task ASerializerThatReadsBackNull_MakesTheL2EntryUnreadable_NotACrash()
+    {
+        // JSON "null" read by a lenient serializer: the cache holds no null, so the entry is a miss.
+        using var nodes = Start(1, b => b.WithDuration(TimeSpan.FromMinutes(1)).WithSerializer(new NullReadingSerializer()));
+        var db = (await Admin.Of(redis)).GetDatabase();
+        var past = DateTimeOffset.UtcNow.AddMinutes(-1);
+        await db.StringSetAsync(nodes.RedisKey("k"), Wire.Fresh("null", TimeSpan.FromMinutes(5), at: past).ToBytes(), TimeSpan.FromMinutes(1));
+        var factory = TestFactory<string>.Returning("fresh");
+
+        Assert.Equal("fresh", await Expect.Right(nodes.A.GetOrSet<string>("k", factory.Invoke)));
+
+        Assert.Equal(1, factory.Calls);
+        Assert.Equal(1, Interlocked.Read(ref nodes.A.Distributed!.UnreadablePayloads));
+        Assert.True(await nodes.Log(0).Logged("null"), "no log line says the serializer read a null");
+    }
+
+    private sealed class NullReadingSerializer : IFusionSerializer
+    {
+        public byte[] Serialize<T>(T value) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value);
+
+        public T Deserialize<T>(ReadOnlySpan<byte> bytes) => System.Text.Json.JsonSerializer.Deserialize<T>(bytes)!;
+    }
+
     /// <summary>Payloads that cannot be read. Those with a timestamp carry one well in the past (but the last):
     /// the factory's write is newer.</summary>
     public static TheoryData<string, byte[]> Unreadable()
