@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using Fusion.Runtime;
+using Fusion.Tests.Support;
 
 namespace Fusion.Tests;
 
 /// <summary>The system clock as reads see it (wall clock re-anchored once a second, advanced by the ticker).</summary>
 public sealed class ClockTests
 {
-    // A tick plus what a loaded CI machine may add by not scheduling the ticker's thread.
-    private static readonly long BehindSlack = TimeSpan.FromMilliseconds(200).Ticks;
     // The anchor pairs the wall clock with a precise reading: only the time between two reads separates them.
     private static readonly long AheadSlack = TimeSpan.FromMilliseconds(1).Ticks;
 
@@ -24,7 +23,7 @@ public sealed class ClockTests
             var now = clock.Now;
             var after = DateTime.UtcNow.Ticks;
 
-            Assert.InRange(now, before - BehindSlack, after + AheadSlack);
+            Assert.InRange(now, before - TickerSlack.Behind, after + AheadSlack);
             Assert.True(now >= previous, "the clock went back");
             previous = now;
             Thread.Sleep(3);

@@ -76,13 +76,9 @@ internal sealed class BoundedStore<TValue> where TValue : class
     /// <summary>The value under <paramref name="key"/>, without counting a read (writers look before they write).</summary>
     public bool TryPeek(string key, out TValue value)
     {
-        if (_map.TryGetValue(key, out var node))
-        {
-            value = node.Value;
-            return true;
-        }
-        value = null!;
-        return false;
+        var node = Find(key);
+        value = node?.Value!;
+        return node is not null;
     }
 
     /// <summary>The key's node as it is now, or null: for a writer that looks before it writes and then

@@ -35,8 +35,7 @@ internal sealed class MemoryLevel
     public bool TryGet(string key, out Entry entry) => _store.TryGet(key, out entry);
 
     /// <summary>What a writer sees before it decides (not counted as a read).</summary>
-    public FSharpValueOption<Entry> Get(string key) =>
-        _store.TryPeek(key, out var entry) ? FSharpValueOption<Entry>.NewValueSome(entry) : FSharpValueOption<Entry>.ValueNone;
+    public FSharpValueOption<Entry> Get(string key) => Current(_store.Find(key));
 
     /// <summary>Applies a change the core decided. <c>Put</c> lands only if it supersedes what is there;
     /// false when it did not.</summary>
