@@ -39,7 +39,8 @@ type Node =
       FactoryCalls: int
       /// The node's write sequence: increasing, as the shell's (its write stamps) is.
       Sequence: int64
-      /// Timed-out runs whose factory keeps going: key, run, the value it will produce.
+      /// Factories still running after their callers stopped waiting (each the key's current flight,
+      /// at most one per key): key, run, the value it will produce.
       Pending: (string * FactoryRun * int) list }
 
 let create (options: EntryOptions) (start: int64) =
@@ -75,49 +76,88 @@ let private toAnswer (reply: Reply) =
     | Reply.Value(payload, stale) -> Got(unbox<int> payload, stale)
     | Reply.Error err -> Failed err
 
-/// The outcome the source produces for a run (Stalls becomes the timeout that applies, if any).
-let private outcomeOf (run: FactoryRun) (source: Source) =
-    let infinite = Threading.Timeout.InfiniteTimeSpan
-    match source with
-    | Returns v -> Outcome.Succeeded(box v), None
-    | Fails -> Outcome.Failed(Err.Of "source down"), None
-    | Throws -> Outcome.Failed(Err.Of(InvalidOperationException "source threw")), None
-    | Stalls later ->
-        let soft = run.SoftTimeout <> infinite && (run.HardTimeout = infinite || run.SoftTimeout < run.HardTimeout)
-        if soft then Outcome.SoftTimedOut, Some later
-        elif run.HardTimeout <> infinite then Outcome.HardTimedOut, Some later
-        else Outcome.Succeeded(box later), None
+let private infinite = Threading.Timeout.InfiniteTimeSpan
 
-/// A factory run: plan, outcome, settlement, write; a timed-out run may stay pending.
+let private boxed (dflt: int option) = match dflt with Some v -> ValueSome(box v) | None -> ValueNone
+
+/// The caller's reply from a flight's ending, by its own options, with L1 as the flight left it.
+let private replyOf key dflt (ending: Ending) node =
+    toAnswer (Flight.replyFor node.Options node.Now (entryOf key node) (boxed dflt) ending)
+
+/// A run's factory ends now with `outcome`: its settlement lands (the run is the key's current flight).
+let private settleNow key (run: FactoryRun) (outcome: Outcome) node =
+    let s = Flight.settle node.Options node.Now (jitter node.Options) run outcome
+    s.Ending, apply key s.Change node
+
+/// A caller whose wait runs out (its own limit) while the key's factory keeps running: its reply, and
+/// the fail-safe activation it may store (the flight is current: nothing superseded it).
+let private timesOut key dflt (run: FactoryRun) soft node =
+    let struct (reply, change) = Flight.timedOut node.Options node.Now (entryOf key node) (boxed dflt) run.StartedAt soft
+    toAnswer reply, apply key change node
+
+/// A factory run: plan, then the source. A stalling factory outlives a caller with a time limit: the
+/// caller times out, and the run stays the key's flight (`Pending`) when it may complete in the
+/// background; a refresh, which nobody waits on, stays pending too unless it has a deadline.
 let private fly key refresh source (dflt: int option) node =
     let o = node.Options
-    let d = match dflt with Some v -> ValueSome(box v) | None -> ValueNone
+    let d = boxed dflt
     let node = { node with Sequence = node.Sequence + 1L }
     let request =
         { Options = o; Now = node.Now; Timestamp = node.Now; Sequence = node.Sequence; Refresh = refresh
           Current = entryOf key node; Default = d; HasDistributed = false }
+    let seen = entryOf key node
     match Flight.plan request with
-    | FlightPlan.Answer(reply, change) -> toAnswer reply, apply key change node
+    | FlightPlan.Answer(ending, change) ->
+        let node = apply key change node
+        replyOf key dflt ending node, node
     | FlightPlan.ReadDistributed _ -> failwith "the one-node model has no distributed level"
     | FlightPlan.RunFactory run ->
-        let outcome, later = outcomeOf run source
-        let s = Flight.settle o node.Now (jitter o) run outcome
-        let node = apply key s.Change { node with FactoryCalls = node.FactoryCalls + 1 }
-        let pending =
-            match later with
-            | Some v when s.KeepFactoryRunning -> node.Pending @ [ key, run, v ]
-            | _ -> node.Pending
-        toAnswer s.Reply, { node with Pending = pending }
+        let node = { node with FactoryCalls = node.FactoryCalls + 1 }
+        let struct (limit, soft) = Flight.waitLimit o node.Now seen d
+        let finish outcome =
+            let ending, node = settleNow key run outcome node
+            replyOf key dflt ending node, node
+        match source with
+        | Returns v -> finish (Outcome.Succeeded(box v))
+        | Fails -> finish (Outcome.Failed(Err.Of "source down"))
+        | Throws -> finish (Outcome.Failed(Err.Of(InvalidOperationException "source threw")))
+        | Stalls later when refresh ->
+            if run.Deadline <> infinite then finish Outcome.TimedOut
+            else Done, { node with Pending = node.Pending @ [ key, run, later ] }
+        | Stalls later when limit <> infinite ->
+            let answer, node = timesOut key dflt run soft node
+            // The caller left; with no background completion the factory was cancelled with it.
+            let pending = if o.AllowTimedOutFactoryBackgroundCompletion then node.Pending @ [ key, run, later ] else node.Pending
+            answer, { node with Pending = pending }
+        | Stalls later -> finish (Outcome.Succeeded(box later))
 
-/// GetOrSet: a valid hit answers (a RefreshDue one also refreshes); anything else flies.
+/// A caller that finds the key's factory still running joins it (invariant 10): with a time limit it
+/// times out on it; without one it waits for it, so the factory ends now.
+let private join key (run: FactoryRun) later dflt node =
+    let struct (limit, soft) = Flight.waitLimit node.Options node.Now (entryOf key node) (boxed dflt)
+    let others = node.Pending |> List.filter (fun (k, _, _) -> k <> key)
+    if limit <> infinite then timesOut key dflt run soft node
+    else
+        let ending, node = settleNow key run (Outcome.Succeeded(box later)) { node with Pending = others }
+        replyOf key dflt ending node, node
+
+/// GetOrSet: a valid hit answers (a RefreshDue one also refreshes, unless the key's factory is
+/// already running); anything else joins the running factory, or flies.
 let get key source dflt node =
     let state e = Entry.classifyFor node.Options.IsFailSafeEnabled node.Now e
-    match entryOf key node with
-    | ValueSome e when state e = Fresh -> Got(unbox e.Value, e.IsStale), node
-    | ValueSome e when state e = RefreshDue ->
+    let running = node.Pending |> List.tryFind (fun (k, _, _) -> k = key)
+    match entryOf key node, running with
+    | ValueSome e, _ when state e = Fresh -> Got(unbox e.Value, e.IsStale), node
+    | ValueSome e, Some _ when state e = RefreshDue -> Got(unbox e.Value, e.IsStale), node
+    | ValueSome e, None when state e = RefreshDue ->
         let _, node = fly key true source None node
         Got(unbox e.Value, e.IsStale), node
-    | _ -> fly key false source dflt node
+    | _, Some(_, run, later) -> join key run later dflt node
+    | _, None -> fly key false source dflt node
+
+/// A write supersedes the key's running factory: its result never lands (SEMANTICS §3.6).
+let private supersede key node =
+    { node with Pending = node.Pending |> List.filter (fun (k, _, _) -> k <> key) }
 
 let step (op: Op) (node: Node) : Answer * Node =
     let o = node.Options
@@ -126,23 +166,20 @@ let step (op: Op) (node: Node) : Answer * Node =
     | Get(key, source, dflt) -> get key source dflt node
     | Set(key, v) ->
         let node = { node with Sequence = node.Sequence + 1L }
-        Done, apply key (L1Change.Put(Lifecycle.written o node.Now (jitter o) node.Now node.Sequence (box v))) node
-    | Remove key -> Done, { node with Entries = Map.remove key node.Entries }
-    | Expire key ->
-        match entryOf key node with
-        | ValueSome e -> Done, apply key (Lifecycle.expire node.Now e) node
-        | ValueNone -> Done, node
+        Done, apply key (L1Change.Put(Lifecycle.written o node.Now (jitter o) node.Now node.Sequence (box v))) (supersede key node)
+    | Remove key -> Done, supersede key { node with Entries = Map.remove key node.Entries }
+    | Expire key -> Done, apply key (L1Change.ExpireAt node.Now) (supersede key node)
     | TryGet key ->
         match entryOf key node with
         | ValueSome e ->
             match Entry.classifyFor false node.Now e with
-            | Dead -> Found None, { node with Entries = Map.remove key node.Entries }
+            | Dead -> Found None, node // a read never deletes (SEMANTICS §3.6)
             | Stale when not o.AllowStaleOnReadOnly -> Found None, node
             | _ -> Found(Some(unbox e.Value)), node
         | ValueNone -> Found None, node
     | CompleteBackground ->
         match node.Pending with
         | (key, run, v) :: rest ->
-            let settlement = Flight.completedInBackground o node.Now (jitter o) run (box v)
-            Done, apply key settlement.Change { node with Pending = rest }
+            let _, node = settleNow key run (Outcome.Succeeded(box v)) { node with Pending = rest }
+            Done, node
         | [] -> Done, node

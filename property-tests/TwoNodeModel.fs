@@ -43,6 +43,11 @@ type World =
 
 let private other = function A -> B | B -> A
 
+/// What an L2 tombstone holds instead of a value (never served: a read of one is a miss).
+let private tombstoneValue = obj ()
+
+let private isTombstone (e: Entry) = obj.ReferenceEquals(e.Value, tombstoneValue)
+
 /// L2 as Redis holds it: the scripts' guards, and the time to live.
 let private applyL2 (now: int64) key (change: L2Change) (l2: Map<string, Entry>) =
     let live = Map.tryFind key l2 |> Option.filter (fun e -> now < e.PhysicalExpiry)
@@ -52,7 +57,10 @@ let private applyL2 (now: int64) key (change: L2Change) (l2: Map<string, Entry>)
     | L2Change.Remove ts when live |> Option.forall (fun c -> ts >= c.Timestamp) ->
         // A tombstone: it outlives the removed value, and its timestamp refuses older writes.
         let until = max (Ticks.add ts Lifecycle.TombstoneLifetime.Ticks) (live |> Option.map (fun c -> c.PhysicalExpiry) |> Option.defaultValue 0L)
-        Map.add key { Lifecycle.marker now ts 0L with LogicalExpiry = ts; PhysicalExpiry = until } l2
+        let tombstone =
+            { Value = tombstoneValue; Timestamp = ts; Sequence = 0L; LogicalExpiry = ts; PhysicalExpiry = until
+              EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0 }
+        Map.add key tombstone l2
     | L2Change.Expire at ->
         match live with
         | Some c when at >= c.Timestamp && at < c.LogicalExpiry -> Map.add key { c with LogicalExpiry = at } l2
@@ -95,6 +103,11 @@ let private stampOf node w =
 let private observe node ts w =
     if ts > (Map.tryFind node w.Stamps |> Option.defaultValue Int64.MinValue) then { w with Stamps = Map.add node ts w.Stamps } else w
 
+/// A write on (or heard by) a node supersedes its slow factories of the key that it is newer than: their
+/// results never land (SEMANTICS §3.6).
+let private supersede node key (write: Write) w =
+    { w with Running = w.Running |> List.filter (fun (n, k, run: FactoryRun) -> not (n = node && k = key && Work.supersedes run.StartedAt write)) }
+
 /// A GetOrSet on one node; the answer is the value returned, if any.
 let private get node key succeeds w : int option * World =
     let o = w.Options
@@ -108,14 +121,14 @@ let private get node key succeeds w : int option * World =
               Current = current; Default = ValueNone; HasDistributed = true }
         // Redis keeps what the fake clock expired; the node observes whatever it reads.
         let w = match Map.tryFind key w.L2 with Some e -> observe node e.Timestamp w | None -> w
-        let l2 = Map.tryFind key w.L2 |> Option.filter (fun e -> w.Now < e.PhysicalExpiry && not (Lifecycle.isMarker e))
+        let l2 = Map.tryFind key w.L2 |> Option.filter (fun e -> w.Now < e.PhysicalExpiry && not (isTombstone e))
         let plan =
             match Flight.plan request with
             | FlightPlan.ReadDistributed(run, _, _) ->
                 Flight.afterDistributedRead o w.Now run (match l2 with Some e -> ValueSome e | None -> ValueNone)
             | p -> p
         match plan with
-        | FlightPlan.Answer(Reply.Value(v, _), change) -> Some(unbox v), applyL1 node key change w
+        | FlightPlan.Answer(Ending.Value(v, _), change) -> Some(unbox v), applyL1 node key change w
         | FlightPlan.Answer(_, change) -> None, applyL1 node key change w
         | FlightPlan.RunFactory run ->
             let v, w = fresh w
@@ -123,7 +136,7 @@ let private get node key succeeds w : int option * World =
             let w = if succeeds then { w with Produced = Map.add v run.StartedAt w.Produced } else w
             let s = Flight.settle o w.Now 0L run outcome
             let w = effects node key s.Change s.Distributed s.Notify w
-            (match s.Reply with Reply.Value(v, _) -> Some(unbox v) | _ -> None), w
+            (match Flight.replyFor o w.Now (l1Of node key w) ValueNone s.Ending with Reply.Value(v, _) -> Some(unbox v) | _ -> None), w
         | FlightPlan.ReadDistributed _ -> failwith "read twice"
 
 let step (op: Op) (w: World) : int option * World =
@@ -136,23 +149,23 @@ let step (op: Op) (w: World) : int option * World =
         let ts, w = stampOf node w
         let w = { w with Sequence = w.Sequence + 1L; Produced = Map.add v ts w.Produced }
         let e = Commands.set o w.Now ts 0L w.Sequence true (box v)
-        None, effects node key e.Change e.Distributed e.Notify w
+        None, effects node key e.Change e.Distributed e.Notify (supersede node key Write.Local w)
     | Remove(node, key) ->
-        let inFlight = w.Running |> List.exists (fun (n, k, _) -> n = node && k = key)
         let ts, w = stampOf node { w with Sequence = w.Sequence + 1L }
-        let e = Commands.remove o w.Now ts w.Sequence inFlight true
+        let w = supersede node key Write.Local w
+        let e = Commands.remove o ts true
         None, effects node key e.Change e.Distributed e.Notify w
     | Expire(node, key) ->
         let ts, w = stampOf node w
         let e = Commands.expire o w.Now ts true
-        None, effects node key e.Change e.Distributed e.Notify w
+        None, effects node key e.Change e.Distributed e.Notify (supersede node key Write.Local w)
     | Deliver ->
         match w.Channel with
         | (sender, key, notice) :: rest ->
             let receiver = other sender
             let w = observe receiver (Lifecycle.timestampOf notice) w
-            let inFlight = w.Running |> List.exists (fun (n, k, _) -> n = receiver && k = key)
-            let change = Lifecycle.applyRemote w.Now inFlight (l1Of receiver key w) notice
+            let w = supersede receiver key (Write.Remote(Lifecycle.timestampOf notice)) w
+            let change = Lifecycle.applyRemote w.Now (l1Of receiver key w) notice
             None, applyL1 receiver key change { w with Channel = rest }
         | [] -> None, w
     | Begin(node, key) ->
@@ -169,7 +182,7 @@ let step (op: Op) (w: World) : int option * World =
         | (node, key, run) :: rest ->
             let v, w = fresh { w with Running = rest }
             let w = { w with Produced = Map.add v run.StartedAt w.Produced }
-            let s = Flight.completedInBackground o w.Now 0L run (box v)
+            let s = Flight.settle o w.Now 0L run (Outcome.Succeeded(box v))
             None, effects node key s.Change s.Distributed s.Notify w
         | [] -> None, w
 

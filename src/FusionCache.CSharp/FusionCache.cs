@@ -28,11 +28,11 @@ public sealed class FusionCache : IDisposable
     internal FusionCache(int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
         Func<MemoryLevel, FlightTable, Clock, Guid, DistributedLevel>? distributed = null)
     {
-        _memory = new MemoryLevel(capacity);
+        _memory = new MemoryLevel(capacity, _flights);
         _clock = new Clock(time);
         _defaults = defaults;
         _distributed = distributed?.Invoke(_memory, _flights, _clock, InstanceId);
-        _leader = new FlightLeader(_memory, _flights, _clock, _distributed, logger);
+        _leader = new FlightLeader(_memory, _flights, _clock, _distributed, SafeLogger.Wrap(logger));
     }
 
     /// <summary>This node's id in backplane messages (a node ignores its own).</summary>
@@ -107,24 +107,22 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        if (_memory.TryGet(key, out var entry))
-        {
-            var now = _clock.Now;
-            if (EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, now, entry)) return new(Cast.Try<T>(entry.Value, out var v) ? Option<T>.Some(v) : Option<T>.None);
-            if (EntryModule.classify(now, entry).IsDead) _memory.RemoveIfSame(key, entry);
-        }
+        // A read never deletes or rewrites an entry, a Dead one included (SEMANTICS §3.6): eviction reclaims it.
+        if (_memory.TryGet(key, out var entry) && EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, _clock.Now, entry))
+            return new(Cast.Try<T>(entry.Value, out var v) ? Option<T>.Some(v) : Option<T>.None);
         if (_distributed is null || o.SkipDistributedCacheRead) return new(Option<T>.None);
         return TryGetDistributed<T>(key, o);
     }
 
     private async ValueTask<Option<T>> TryGetDistributed<T>(string key, EntryOptions o)
     {
+        var epoch = _memory.Epoch(key); // a write from here on keeps what this read finds out of L1
         var found = await _distributed!.Read<T>(key, o.DistributedCacheSoftTimeout, o.DistributedCacheHardTimeout).ConfigureAwait(false);
         if (found.IsNone) return Option<T>.None;
         var now = _clock.Now;
         var entry = Lifecycle.fromDistributed(o, now, found.Value);
         if (!EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, now, entry)) return Option<T>.None;
-        _memory.PutIfSupersedes(key, entry);
+        _memory.Fill(key, entry, epoch);
         return Cast.Try<T>(entry.Value, out var v) ? Option<T>.Some(v) : Option<T>.None;
     }
 
@@ -133,9 +131,7 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        var now = _clock.Now;
-        var stamp = _clock.Stamp(now);
-        return Run<object>(key, Commands.remove(o, now, stamp, Clock.SequenceOf(stamp), _flights.IsRunning(key), _distributed is not null), o);
+        return Run<object>(key, Commands.remove(o, _clock.Stamp(_clock.Now), _distributed is not null), o);
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value
@@ -148,10 +144,11 @@ public sealed class FusionCache : IDisposable
         return Run<object>(key, Commands.expire(o, now, _clock.Stamp(now), _distributed is not null), o);
     }
 
-    /// <summary>Applies a command's effects: L1 now, L2 and the notification as the options say.</summary>
+    /// <summary>Applies a command's effects: L1 now (superseding the key's running flight), L2 and the
+    /// notification as the options say.</summary>
     private ValueTask Run<T>(string key, Effects effects, EntryOptions o)
     {
-        _memory.Apply(key, effects.Change);
+        _memory.Write(key, effects.Change, Write.Local);
         if (_distributed is null) return ValueTask.CompletedTask;
         return new ValueTask(_distributed.Write<T>(key, effects.Distributed, effects.Notify, o));
     }
@@ -198,7 +195,7 @@ public sealed class FusionCache : IDisposable
                 var hit = Replies.Typed<T>(key, entry.Value);
                 // Another type lives here: an error, and no refresh that would overwrite it.
                 if (state.IsRefreshDue && hit.IsRight && _flights.TryStartBackground(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var refresh))
-                    _ = _leader.Run(key, refresh, factory, Boxed(fallbackDefault), o, refresh: true);
+                    Refresh(key, refresh, factory, Boxed(fallbackDefault), o);
                 return new(hit);
             }
         }
@@ -207,18 +204,45 @@ public sealed class FusionCache : IDisposable
         if (isLeader)
         {
             // A run that finished at once (an L1-only miss with a synchronous factory) is answered
-            // directly; otherwise the leader waits like everyone else, so its token cancels only its wait.
+            // directly; otherwise the leader waits like everyone else, so its token and its timeouts
+            // end only its own wait.
             var running = _leader.Run(key, flight, factory, Boxed(fallbackDefault), o, refresh: false);
-            if (running.IsCompletedSuccessfully) return new(Replies.ToEither<T>(key, running.Result));
+            if (running.IsCompletedSuccessfully) return new(ReplyOf(key, o, fallbackDefault, running.Result));
         }
-        return Wait<T>(key, flight, cancellationToken);
+        return Wait(key, flight, entry, o, fallbackDefault, cancellationToken);
     }
 
-    private static async ValueTask<Either<Err, T>> Wait<T>(string key, Runtime.Flight flight, CancellationToken cancellationToken)
+    /// <summary>Starts an eager refresh on the thread pool: none of its work (the factory's synchronous part
+    /// included) runs on the hit's thread. The execution context flows, as it does into any flight.</summary>
+    private void Refresh<T>(string key, Runtime.Flight flight, Factory<T> factory, FSharpValueOption<object> fallbackDefault, EntryOptions o) =>
+        ThreadPool.QueueUserWorkItem(_ => _ = _leader.Run(key, flight, factory, fallbackDefault, o, refresh: true));
+
+    /// <summary>One caller's wait on a flight, bounded by its own timeouts and token (invariant 12): when it
+    /// stops waiting, the flight runs on for the others and for a background completion.</summary>
+    private ValueTask<Either<Err, T>> Wait<T>(
+        string key, Runtime.Flight flight, Entry? seen, EntryOptions o, Option<T> fallbackDefault, CancellationToken cancellationToken)
+    {
+        var seenEntry = seen is null ? FSharpValueOption<Entry>.ValueNone : FSharpValueOption<Entry>.NewValueSome(seen);
+        var (limit, soft) = Core.Flight.waitLimit(o, _clock.Now, seenEntry, Boxed(fallbackDefault));
+        return WaitAsync(key, flight, o, fallbackDefault, limit, soft, cancellationToken);
+    }
+
+    private async ValueTask<Either<Err, T>> WaitAsync<T>(
+        string key, Runtime.Flight flight, EntryOptions o, Option<T> fallbackDefault, TimeSpan limit, bool soft, CancellationToken cancellationToken)
     {
         try
         {
-            var reply = await flight.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var completion = flight.Completion;
+            var ending = limit == Timeout.InfiniteTimeSpan
+                ? await completion.WaitAsync(cancellationToken).ConfigureAwait(false)
+                : await completion.WaitAsync(limit, _clock.Time, cancellationToken).ConfigureAwait(false);
+            return ReplyOf(key, o, fallbackDefault, ending);
+        }
+        catch (TimeoutException)
+        {
+            flight.Leave();
+            var (reply, activation) = Core.Flight.timedOut(o, _clock.Now, _memory.Get(key), Boxed(fallbackDefault), flight.StartedAt, soft);
+            _memory.Land(key, flight, activation, out _);
             return Replies.ToEither<T>(key, reply);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -226,6 +250,16 @@ public sealed class FusionCache : IDisposable
             flight.Leave();
             return Replies.Cancelled<T>();
         }
+    }
+
+    /// <summary>This caller's reply from its flight's ending, by its own options. A fresh value needs no more;
+    /// anything else goes through the core with L1's entry as it is now (the leader's changes landed before
+    /// the flight ended).</summary>
+    private Either<Err, T> ReplyOf<T>(string key, EntryOptions o, Option<T> fallbackDefault, Ending ending)
+    {
+        if (ending.IsValue && !ending.IsStale) return Replies.Typed<T>(key, ending.Payload);
+        var current = ending.IsFailed ? _memory.Get(key) : FSharpValueOption<Entry>.ValueNone;
+        return Replies.ToEither<T>(key, Core.Flight.replyFor(o, _clock.Now, current, Boxed(fallbackDefault), ending));
     }
 
     private EntryOptions Resolve(FusionCacheEntryOptions? options) => options is null ? _defaults : options.Resolve(_defaults);

@@ -1,5 +1,6 @@
 using Fusion.Core;
 using Fusion.Distributed;
+using Fusion.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
@@ -163,11 +164,12 @@ public sealed class FusionCacheBuilder
     /// <summary>Builds the cache (and connects to Redis when configured; an unreachable Redis is not an error).</summary>
     public FusionCache Build()
     {
-        if (_redis is null) return new(_capacity, _defaults, _time, _logger);
+        // Every part logs through the safe wrapper: a throwing log provider never breaks background work.
+        var logger = SafeLogger.Wrap(_logger);
+        if (_redis is null) return new(_capacity, _defaults, _time, logger);
         var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay);
         var connect = _redis;
-        var logger = _logger;
-        return new(_capacity, _defaults, _time, _logger, (memory, flights, clock, id) =>
+        return new(_capacity, _defaults, _time, logger, (memory, flights, clock, id) =>
         {
             var (connection, owned) = connect();
             return new DistributedLevel(connection, owned, settings, id, memory, flights, clock, logger);

@@ -22,12 +22,11 @@ module Commands =
                 (fun () -> Remote.Set timestamp)
         { Change = L1Change.Put(Lifecycle.written o now jitter timestamp sequence value); Distributed = l2; Notify = notify }
 
-    /// Delete the key everywhere. When a flight for the key is running here (`inFlight`), L1 keeps a
-    /// marker of the remove instead, so that flight's older result cannot bring the value back.
-    let remove (o: EntryOptions) (now: int64) (timestamp: int64) (sequence: int64) (inFlight: bool) (hasDistributed: bool) : Effects =
+    /// Delete the key everywhere. A flight running for the key here is superseded by the write
+    /// (`Work.supersedes`), so its older result cannot bring the value back: L1 keeps nothing.
+    let remove (o: EntryOptions) (timestamp: int64) (hasDistributed: bool) : Effects =
         let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Remove timestamp) (fun () -> Remote.Remove timestamp)
-        let change = if inFlight then L1Change.Put(Lifecycle.marker now timestamp sequence) else L1Change.Drop
-        { Change = change; Distributed = l2; Notify = notify }
+        { Change = L1Change.Drop; Distributed = l2; Notify = notify }
 
     /// Make the key stale everywhere (here at `now`; elsewhere as of `timestamp`).
     let expire (o: EntryOptions) (now: int64) (timestamp: int64) (hasDistributed: bool) : Effects =

@@ -2,13 +2,23 @@ namespace Fusion.Core
 
 open System
 
-/// What a read returns to its callers. Structs, like the plan and the outcome below: a miss then
-/// allocates only what it keeps (the entry), not the decisions on the way.
+/// What one caller gets. A struct, like the plan and the outcome below: a miss then allocates only
+/// what it keeps (the entry), not the decisions on the way.
 [<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
 type Reply =
     /// A value; `IsStale` when it is a fail-safe fallback.
     | Value of Payload: obj * IsStale: bool
     | Error of Reason: Fusion.Err
+
+/// How a flight ended, as all its waiters see it. Each waiter turns it into its own `Reply` by its
+/// own options (`Flight.replyFor`): the leader's options never decide what a joiner gets (invariant 12).
+[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
+type Ending =
+    /// A value: the factory's (`IsStale` false), or one found valid in L1 or L2 (`IsStale` when it is
+    /// being served by fail-safe, within its throttle).
+    | Value of Payload: obj * IsStale: bool
+    /// No value came: the factory failed, or was cancelled, or (a refresh) ran out of time.
+    | Failed of Error: Fusion.Err
 
 /// What a flight's leader was asked for (a struct: it lives only for the call to `plan`).
 [<Struct; NoComparison; NoEquality>]
@@ -39,21 +49,20 @@ type FactoryRun =
       Fallback: Entry voption
       /// The caller-given fail-safe default value, if any.
       Default: obj voption
-      /// Past it, return the fallback; `Timeout.InfiniteTimeSpan` when it does not apply.
-      SoftTimeout: TimeSpan
-      /// Past it, return the fallback or a timeout error; `Timeout.InfiniteTimeSpan` for none.
-      HardTimeout: TimeSpan
+      /// How long the leader lets the factory run: `Timeout.InfiniteTimeSpan`, except for a refresh
+      /// whose factory may not complete in the background (nobody waits on a refresh, so no waiter's
+      /// timeout would ever end it): its hard timeout.
+      Deadline: TimeSpan
       /// Whether the result goes to L2 and the backplane too.
       HasDistributed: bool
       /// An eager refresh.
       Refresh: bool }
 
-/// The leader's next step. Both run cases name their field `Run`, so the struct holds one `FactoryRun`
-/// (struct union cases share a field of the same name and type), not two.
+/// The leader's next step.
 [<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
 type FlightPlan =
-    /// A valid value is at hand (L1 turned fresh meanwhile, or L2 had it): answer, no factory.
-    | Answer of Reply: Reply * Change: L1Change
+    /// A valid value is at hand (L1 turned fresh meanwhile, or L2 had it): the flight ends, no factory.
+    | Answer of Ending: Ending * Change: L1Change
     /// Read L2 first (within these timeouts), then call `Flight.afterDistributedRead`.
     | ReadDistributed of Run: FactoryRun * SoftTimeout: TimeSpan * HardTimeout: TimeSpan
     | RunFactory of Run: FactoryRun
@@ -64,27 +73,29 @@ type Outcome =
     | Succeeded of Value: obj
     /// `Left`, an exception or a faulted task (the shell turns the last two into `Err.FactoryFailed`).
     | Failed of Error: Fusion.Err
-    | SoftTimedOut
-    | HardTimedOut
+    /// A refresh ran past its `Deadline`; the shell cancels its factory.
+    | TimedOut
     | Cancelled
 
-/// What the leader does with an outcome: reply to every waiter, change L1 and L2, tell the other
-/// nodes, and whether a timed-out factory keeps running for a background completion. A struct: the
-/// shell reads it once and drops it.
+/// What the leader does with an outcome: end the flight for every waiter, change L1 and L2, tell the
+/// other nodes. The changes land only while the flight is the key's current one (`Work.mayLand`).
 [<Struct; NoComparison; NoEquality>]
 type Settlement =
-    { Reply: Reply
+    { Ending: Ending
       Change: L1Change
       Distributed: L2Change
-      Notify: Remote voption
-      KeepFactoryRunning: bool }
+      Notify: Remote voption }
 
-/// The decisions of one single flight (SEMANTICS §3, steps 2–6).
+/// The decisions of one single flight (SEMANTICS §3, steps 2–7).
 module Flight =
     let private noTimeout = Threading.Timeout.InfiniteTimeSpan
 
-    /// The fallback a run may serve: a still-valid entry being refreshed, or a stale one when
-    /// fail-safe is on. Dead entries are absent.
+    /// Told to a caller without fail-safe whose flight found only a value being served by fail-safe.
+    let private staleOnly =
+        Fusion.Err.FactoryFailed("the source failed recently and only a stale value is being served; this call does not allow fail-safe", null)
+
+    /// The fallback a caller with options `o` may serve: a still-valid entry as it is, or a stale one
+    /// when fail-safe is on. Dead entries are absent.
     let private fallbackOf (o: EntryOptions) (now: int64) (current: Entry voption) : Entry voption =
         match current with
         | ValueSome e ->
@@ -94,7 +105,9 @@ module Flight =
             | Stale | Dead -> ValueNone
         | ValueNone -> ValueNone
 
-    /// Whether a run can end in a fail-safe activation: the condition for soft timeouts.
+    let private defaultOf (o: EntryOptions) (fallbackDefault: obj voption) = if o.IsFailSafeEnabled then fallbackDefault else ValueNone
+
+    /// Whether a caller can end in a fail-safe activation: the condition for its soft timeout.
     let private canFallBack (o: EntryOptions) (fallback: Entry voption) (fallbackDefault: obj voption) =
         match fallback with
         | ValueSome e -> Lifecycle.canActivateFailSafe o e.FailSafeCycles
@@ -102,27 +115,21 @@ module Flight =
 
     let private softIf (applies: bool) (timeout: TimeSpan) = if applies then timeout else noTimeout
 
-    let private runWith (o: EntryOptions) (run: FactoryRun) (fallback: Entry voption) =
-        { run with
-            Fallback = fallback
-            SoftTimeout = softIf (canFallBack o fallback run.Default) o.FactorySoftTimeout }
-
     /// What the leader does first.
     let plan (r: FlightRequest) : FlightPlan =
         let o = r.Options
         match r.Current with
         | ValueSome e when not r.Refresh && Entry.classifyFor o.IsFailSafeEnabled r.Now e = Fresh ->
-            FlightPlan.Answer(Reply.Value(e.Value, e.IsStale), L1Change.Keep)
+            FlightPlan.Answer(Ending.Value(e.Value, e.IsStale), L1Change.Keep)
         | _ ->
             let fallback = fallbackOf o r.Now r.Current
-            let fallbackDefault = if o.IsFailSafeEnabled then r.Default else ValueNone
+            let fallbackDefault = defaultOf o r.Default
             let run =
                 { StartedAt = r.Timestamp
                   Sequence = r.Sequence
                   Fallback = fallback
                   Default = fallbackDefault
-                  SoftTimeout = softIf (canFallBack o fallback fallbackDefault) o.FactorySoftTimeout
-                  HardTimeout = o.FactoryHardTimeout
+                  Deadline = (if r.Refresh && not o.AllowTimedOutFactoryBackgroundCompletion then o.FactoryHardTimeout else noTimeout)
                   HasDistributed = r.HasDistributed
                   Refresh = r.Refresh }
             if r.HasDistributed && not o.SkipDistributedCacheRead then
@@ -138,28 +145,30 @@ module Flight =
         match distributed with
         | ValueSome d when Entry.classifyFor o.IsFailSafeEnabled now d <> Stale && Entry.classify now d <> Dead
                            && (not run.Refresh || run.Fallback |> ValueOption.forall (fun f -> d.Timestamp > f.Timestamp)) ->
-            FlightPlan.Answer(Reply.Value(d.Value, d.IsStale), L1Change.Put(Lifecycle.fromDistributed o now d))
+            FlightPlan.Answer(Ending.Value(d.Value, d.IsStale), L1Change.Put(Lifecycle.fromDistributed o now d))
         | ValueSome d when o.IsFailSafeEnabled && Entry.classify now d = Stale ->
             let newer =
                 match run.Fallback with
                 | ValueSome f when not (Lifecycle.supersedes (ValueSome f) d) -> run.Fallback
                 | _ -> ValueSome(Lifecycle.fromDistributed o now d)
-            FlightPlan.RunFactory(runWith o run newer)
+            FlightPlan.RunFactory { run with Fallback = newer }
         | _ -> FlightPlan.RunFactory run
 
     /// A failure (error, timeout) answered by the fallback when one may be served: a still-valid
-    /// entry as it is; else a fail-safe activation; else the error.
-    let private failOver (o: EntryOptions) (now: int64) (run: FactoryRun) (error: Fusion.Err) : struct (Reply * L1Change) =
-        match run.Fallback with
+    /// entry as it is; else a fail-safe activation; else the default value; else the error.
+    /// `timestamp` / `sequence` order a default value stored as an entry.
+    let private failOver (o: EntryOptions) (now: int64) (fallback: Entry voption) (fallbackDefault: obj voption)
+                         (timestamp: int64) (sequence: int64) (error: Fusion.Err) : struct (Reply * L1Change) =
+        match fallback with
         | ValueSome e when now < e.LogicalExpiry -> struct (Reply.Value(e.Value, e.IsStale), L1Change.Keep)
         | ValueSome e when now < e.PhysicalExpiry && Lifecycle.canActivateFailSafe o e.FailSafeCycles ->
             let next = Lifecycle.activated o now e
             struct (Reply.Value(next.Value, true), L1Change.Put next)
         | ValueSome _ -> struct (Reply.Error error, L1Change.Keep)
         | ValueNone ->
-            match run.Default with
+            match fallbackDefault with
             | ValueSome d when Lifecycle.canActivateFailSafe o 0 ->
-                struct (Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now run.StartedAt run.Sequence d))
+                struct (Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now timestamp sequence d))
             | _ -> struct (Reply.Error error, L1Change.Keep)
 
     /// The effects of a factory success beyond L1: the L2 write and the notification, as the options allow.
@@ -173,34 +182,53 @@ module Flight =
             else ValueNone
         struct (l2, notify)
 
-    /// Fold the outcome of a run into the reply and the changes. `jitter` is the shell's draw.
+    /// Fold the outcome of a run into the flight's ending and the changes, with the leader's options
+    /// (`o`). `jitter` is the shell's draw. A failure re-stores the leader's fallback as a fail-safe
+    /// activation when its options allow; every waiter then finds it in L1 (`replyFor`).
     let settle (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (outcome: Outcome) : Settlement =
-        let failed error keepRunning =
-            let struct (reply, change) = failOver o now run error
+        let failed error =
+            let struct (_, change) = failOver o now run.Fallback run.Default run.StartedAt run.Sequence error
             // A fail-safe activation stays on this node: L2 keeps the last real value.
-            { Reply = reply; Change = change; Distributed = L2Change.Keep; Notify = ValueNone; KeepFactoryRunning = keepRunning }
+            { Ending = Ending.Failed error; Change = change; Distributed = L2Change.Keep; Notify = ValueNone }
         match outcome with
         | Outcome.Succeeded v ->
             let struct (l2, notify) = distributedEffects o now jitter run v
-            { Reply = Reply.Value(v, false)
+            { Ending = Ending.Value(v, false)
               Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt run.Sequence v)
               Distributed = l2
-              Notify = notify
-              KeepFactoryRunning = false }
-        | Outcome.Failed e -> failed e false
+              Notify = notify }
+        | Outcome.Failed e -> failed e
+        | Outcome.TimedOut -> failed (Fusion.Err.FactoryTimedOut run.Deadline)
         // Every waiter has gone: nobody to serve, so no fail-safe activation either.
         | Outcome.Cancelled ->
-            { Reply = Reply.Error(Fusion.Err.Cancelled "every caller gave up and the factory was cancelled")
+            { Ending = Ending.Failed(Fusion.Err.Cancelled "every caller gave up and the factory was cancelled")
               Change = L1Change.Keep
               Distributed = L2Change.Keep
-              Notify = ValueNone
-              KeepFactoryRunning = false }
-        | Outcome.SoftTimedOut ->
-            failed (Fusion.Err.FactoryTimedOut o.FactorySoftTimeout) o.AllowTimedOutFactoryBackgroundCompletion
-        | Outcome.HardTimedOut ->
-            failed (Fusion.Err.FactoryTimedOut o.FactoryHardTimeout) o.AllowTimedOutFactoryBackgroundCompletion
+              Notify = ValueNone }
 
-    /// A timed-out factory that later succeeded: the same writes as a success (L1 only if it
-    /// supersedes what L1 holds by then; L2 only if newer there).
-    let completedInBackground (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) : Settlement =
-        settle o now jitter run (Outcome.Succeeded value)
+    /// What one caller gets from its flight's ending, by its **own** options (invariant 12), with
+    /// `current` L1's entry for the key now (after the leader's changes, so a fail-safe activation
+    /// the leader stored is there) and its own fail-safe default. A caller without fail-safe never
+    /// gets a stale value, whatever the leader allowed.
+    let replyFor (o: EntryOptions) (now: int64) (current: Entry voption) (fallbackDefault: obj voption) (ending: Ending) : Reply =
+        match ending with
+        | Ending.Value(v, stale) -> if stale && not o.IsFailSafeEnabled then Reply.Error staleOnly else Reply.Value(v, stale)
+        | Ending.Failed error ->
+            let struct (reply, _) = failOver o now (fallbackOf o now current) (defaultOf o fallbackDefault) 0L 0L error
+            reply
+
+    /// How long one caller waits for its flight, by its own options, given the entry it saw in L1:
+    /// its soft timeout when it could fall back then (fail-safe on, and a fallback it may activate),
+    /// else its hard one; and whether the limit is the soft one. The flight itself has no timeout: a
+    /// caller that stops waiting leaves it running for the others, and for a background completion.
+    let waitLimit (o: EntryOptions) (now: int64) (seen: Entry voption) (fallbackDefault: obj voption) : struct (TimeSpan * bool) =
+        let soft = softIf (canFallBack o (fallbackOf o now seen) (defaultOf o fallbackDefault)) o.FactorySoftTimeout
+        Ticks.firstTimeout soft o.FactoryHardTimeout
+
+    /// A caller's wait ran out (`soft`: its soft timeout, else its hard one): its reply from `current`
+    /// (L1's entry now) and its own default, and the fail-safe activation to store when it serves a
+    /// stale entry (it lands only while the flight is current: `Work.mayLand`). `startedAt` is the
+    /// flight's stamp: a default value stored as an entry is that old.
+    let timedOut (o: EntryOptions) (now: int64) (current: Entry voption) (fallbackDefault: obj voption) (startedAt: int64) (soft: bool) : struct (Reply * L1Change) =
+        let after = if soft then o.FactorySoftTimeout else o.FactoryHardTimeout
+        failOver o now (fallbackOf o now current) (defaultOf o fallbackDefault) startedAt startedAt (Fusion.Err.FactoryTimedOut after)

@@ -106,7 +106,7 @@ module Lifecycle =
           FailSafeCycles = 1 }
 
     /// Expire at `now`: the entry becomes Stale (usable as fallback until its physical expiry).
-    /// A Dead entry is left as it is: it is absent already, and it may be a marker.
+    /// A Dead or already Stale entry is left as it is.
     let expire (now: int64) (e: Entry) : L1Change =
         if now >= e.LogicalExpiry then L1Change.Keep
         else L1Change.Put { e with LogicalExpiry = now; EagerRefreshAt = Ticks.Never }
@@ -126,21 +126,6 @@ module Lifecycle =
     let revalidate (now: int64) (writtenBefore: int64) (e: Entry) : L1Change =
         if e.Timestamp < writtenBefore then expire now e else L1Change.Keep
 
-    /// The value of a marker entry; never returned, because a marker is always Dead.
-    let private markerValue = obj ()
-
-    /// A Dead entry that only carries a timestamp: reads treat it as absent, but `supersedes` keeps
-    /// out of L1 any result older than it.
-    let marker (now: int64) (timestamp: int64) (sequence: int64) : Entry =
-        { Value = markerValue
-          Timestamp = timestamp
-          Sequence = sequence
-          LogicalExpiry = now
-          PhysicalExpiry = now
-          EagerRefreshAt = Ticks.Never
-          IsStale = false
-          FailSafeCycles = 0 }
-
     /// The timestamp a notification carries.
     let timestampOf (n: Remote) : int64 =
         match n with
@@ -148,19 +133,12 @@ module Lifecycle =
         | Remote.Remove ts
         | Remote.Expire ts -> ts
 
-    /// Whether `e` is a marker (never a value to serve).
-    let isMarker (e: Entry) : bool = obj.ReferenceEquals(e.Value, markerValue)
-
-    /// What a remote notification does to this node's copy: lazy invalidation, never a re-read.
-    /// When a flight for the key is running here (`inFlight`), the copy is replaced by a marker of
-    /// the newer write instead of dropped, so that flight's older result cannot land afterwards.
-    let applyRemote (now: int64) (inFlight: bool) (current: Entry voption) (n: Remote) : L1Change =
-        // A remote write has no place in this node's sequence: 0, so local writes of the same tick win.
-        let gone ts = if inFlight then L1Change.Put(marker now ts 0L) else L1Change.Drop
+    /// What a remote notification does to this node's copy: lazy invalidation, never a re-read. Whether it
+    /// also supersedes a flight running here is `Work.supersedes`'s decision, not the copy's.
+    let applyRemote (now: int64) (current: Entry voption) (n: Remote) : L1Change =
         match current, n with
-        | ValueNone, (Remote.Set ts | Remote.Remove ts) -> if inFlight then L1Change.Put(marker now ts 0L) else L1Change.Keep
-        | ValueNone, Remote.Expire _ -> L1Change.Keep
-        | ValueSome c, Remote.Set ts -> if ts > c.Timestamp then gone ts else L1Change.Keep
+        | ValueNone, _ -> L1Change.Keep
+        | ValueSome c, Remote.Set ts -> if ts > c.Timestamp then L1Change.Drop else L1Change.Keep
         // A message older than our copy speaks of a value we have already replaced.
-        | ValueSome c, Remote.Remove ts -> if ts >= c.Timestamp then gone ts else L1Change.Keep
+        | ValueSome c, Remote.Remove ts -> if ts >= c.Timestamp then L1Change.Drop else L1Change.Keep
         | ValueSome c, Remote.Expire ts -> if ts >= c.Timestamp then expire now c else L1Change.Keep

@@ -4,7 +4,8 @@ using static Fusion.Tests.CoreFixture;
 
 namespace Fusion.Tests;
 
-/// <summary>The single-flight decisions of the core: <c>Flight.plan</c> and <c>Flight.settle</c> (SEMANTICS §3 steps 2–6).</summary>
+/// <summary>The single-flight decisions of the core: <c>Flight.plan</c>, <c>Flight.settle</c> and each caller's own reply and wait
+/// (<c>Flight.replyFor</c>, <c>Flight.waitLimit</c>, <c>Flight.timedOut</c>) (SEMANTICS §3 steps 2–7).</summary>
 public sealed class FlightDecisionTests
 {
     private static readonly TimeSpan Infinite = Timeout.InfiniteTimeSpan;
@@ -28,6 +29,12 @@ public sealed class FlightDecisionTests
         return reply.Reason!;
     }
 
+    private static Err ErrorOf(Ending ending)
+    {
+        Assert.True(ending.IsFailed, "expected a failed ending");
+        return ending.Error!;
+    }
+
     private static FlightRequest Request(EntryOptions o, bool refresh, FSharpValueOption<Entry> current, FSharpValueOption<object> fallbackDefault) =>
         new(o, Now, Now, 1, refresh, current, fallbackDefault, false);
 
@@ -37,7 +44,7 @@ public sealed class FlightDecisionTests
         var answer = Flight.plan(Request(FailSafe(), false, Some(FreshEntry), NoDefault));
 
         Assert.True(answer.IsAnswer);
-        Assert.Equal(("fresh", false), Payload(answer.Reply));
+        Assert.Equal(("fresh", false), Payload(answer.Ending));
     }
 
     [Fact]
@@ -49,43 +56,55 @@ public sealed class FlightDecisionTests
         Assert.Equal(Now, run.StartedAt);
     }
 
-    [Fact]
-    public void Plan_WithAStaleEntryAndFailSafe_UsesItAsFallbackAndAppliesTheSoftTimeout()
+    private static (TimeSpan Limit, bool Soft) WaitLimit(EntryOptions o, Entry? seen, FSharpValueOption<object>? fallbackDefault = null)
     {
-        var run = Run(FailSafe(), StaleEntry);
-
-        Assert.Same(StaleEntry, run.Fallback.Value);
-        Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)), (run.SoftTimeout, run.HardTimeout));
+        var (limit, soft) = Flight.waitLimit(o, Now, seen is null ? NoEntry : Some(seen), fallbackDefault ?? NoDefault);
+        return (limit, soft);
     }
 
     [Fact]
-    public void Plan_WithAStaleEntryButFailSafeOff_HasNoFallbackAndNoSoftTimeout()
-    {
-        var run = Run(Options(new() { FactorySoftTimeout = TimeSpan.FromSeconds(1) }), StaleEntry);
+    public void Plan_WithAStaleEntryAndFailSafe_UsesItAsFallback() =>
+        Assert.Same(StaleEntry, Run(FailSafe(), StaleEntry).Fallback.Value);
 
-        Assert.True(run.Fallback.IsNone);
-        Assert.Equal(Infinite, run.SoftTimeout);
-    }
+    [Fact]
+    public void WaitLimit_WithAStaleEntryAndFailSafe_IsTheSoftTimeout() =>
+        Assert.Equal((TimeSpan.FromSeconds(1), true), WaitLimit(FailSafe(), StaleEntry));
+
+    [Fact]
+    public void Plan_WithAStaleEntryButFailSafeOff_HasNoFallback() =>
+        Assert.True(Run(Options(new() { FactorySoftTimeout = TimeSpan.FromSeconds(1) }), StaleEntry).Fallback.IsNone);
+
+    [Fact]
+    public void WaitLimit_WithAStaleEntryButFailSafeOff_IgnoresTheSoftTimeout() =>
+        Assert.Equal((Infinite, false), WaitLimit(Options(new() { FactorySoftTimeout = TimeSpan.FromSeconds(1) }), StaleEntry));
 
     [Fact]
     public void Plan_WithADeadEntry_TreatsItAsAbsent()
     {
-        var run = Run(FailSafe(), DeadEntry);
-
-        Assert.True(run.Fallback.IsNone);
-        Assert.Equal(Infinite, run.SoftTimeout);
+        Assert.True(Run(FailSafe(), DeadEntry).Fallback.IsNone);
+        Assert.Equal((TimeSpan.FromSeconds(3), false), WaitLimit(FailSafe(), DeadEntry));
     }
 
     [Fact]
-    public void Plan_WhenTheFallbackUsedItsCycles_DropsTheSoftTimeout() =>
-        Assert.Equal(Infinite, Run(FailSafe(maxCycles: 1), Entry("stale", StaleEntry.Timestamp, StaleEntry.LogicalExpiry, StaleEntry.PhysicalExpiry, cycles: 1)).SoftTimeout);
+    public void WaitLimit_WhenTheFallbackUsedItsCycles_IsTheHardTimeout() =>
+        Assert.Equal((TimeSpan.FromSeconds(3), false), WaitLimit(FailSafe(maxCycles: 1), Entry("stale", StaleEntry.Timestamp, StaleEntry.LogicalExpiry, StaleEntry.PhysicalExpiry, cycles: 1)));
 
     [Fact]
     public void Plan_WithAFailSafeDefault_KeepsItOnlyWhenFailSafeIsOn()
     {
         Assert.Equal("d", Run(FailSafe(), null, fallbackDefault: Default("d")).Default.Value);
-        Assert.Equal(TimeSpan.FromSeconds(1), Run(FailSafe(), null, fallbackDefault: Default("d")).SoftTimeout);
+        Assert.Equal((TimeSpan.FromSeconds(1), true), WaitLimit(FailSafe(), null, fallbackDefault: Default("d")));
         Assert.True(Run(Options(), null, fallbackDefault: Default("d")).Default.IsNone);
+    }
+
+    [Fact]
+    public void Plan_ForARefreshThatMayNotCompleteInTheBackground_SetsItsHardTimeoutAsDeadline()
+    {
+        var o = Options(new() { FactoryHardTimeout = TimeSpan.FromSeconds(3), AllowTimedOutFactoryBackgroundCompletion = false });
+
+        Assert.Equal(TimeSpan.FromSeconds(3), Run(o, FreshEntry, refresh: true).Deadline);
+        Assert.Equal(Infinite, Run(o, StaleEntry).Deadline); // a caller's flight: its callers' timeouts bound their waits
+        Assert.Equal(Infinite, Run(Options(new() { FactoryHardTimeout = TimeSpan.FromSeconds(3) }), FreshEntry, refresh: true).Deadline);
     }
 
     [Fact]
@@ -96,10 +115,9 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now + 7, jitter: 3, run, Outcome.NewSucceeded("new"));
 
-        Assert.Equal(("new", false), Payload(s.Reply));
+        Assert.Equal(("new", false), Payload(s.Ending));
         var put = Assert.IsType<L1Change.Put>(s.Change);
         Assert.Equal((Now, Now + 7 + 10 * Second + 3, 0), (put.Entry.Timestamp, put.Entry.LogicalExpiry, put.Entry.FailSafeCycles));
-        Assert.False(s.KeepFactoryRunning);
     }
 
     [Fact]
@@ -109,9 +127,11 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now, 0, Run(o, StaleEntry), Outcome.NewFailed(Err.Of("down")));
 
-        Assert.Equal(("stale", true), Payload(s.Reply));
+        Assert.Equal(Err.Of("down"), ErrorOf(s.Ending));
         var put = Assert.IsType<L1Change.Put>(s.Change);
         Assert.Equal((Now + 5 * Second, 1), (put.Entry.LogicalExpiry, put.Entry.FailSafeCycles));
+        // The leader, and any caller with fail-safe, finds the activation in L1.
+        Assert.Equal(("stale", true), Payload(Flight.replyFor(o, Now, Some(put.Entry), NoDefault, s.Ending)));
     }
 
     [Fact]
@@ -121,8 +141,8 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now, 0, Run(o, FreshEntry, refresh: true), Outcome.NewFailed(Err.Of("down")));
 
-        Assert.Equal(("fresh", false), Payload(s.Reply));
         Assert.True(s.Change.IsKeep);
+        Assert.Equal(("fresh", false), Payload(Flight.replyFor(o, Now, Some(FreshEntry), NoDefault, s.Ending)));
     }
 
     [Fact]
@@ -133,7 +153,7 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, StaleEntry.PhysicalExpiry, 0, run, Outcome.NewFailed(Err.Of("down")));
 
-        Assert.Equal(Err.Of("down"), ErrorOf(s.Reply));
+        Assert.Equal(Err.Of("down"), ErrorOf(Flight.replyFor(o, StaleEntry.PhysicalExpiry, Some(StaleEntry), NoDefault, s.Ending)));
         Assert.True(s.Change.IsKeep);
     }
 
@@ -144,8 +164,9 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now, 0, Run(o, null, fallbackDefault: Default("d")), Outcome.NewFailed(Err.Of("down")));
 
-        Assert.Equal(("d", true), Payload(s.Reply));
-        Assert.Equal(1, Assert.IsType<L1Change.Put>(s.Change).Entry.FailSafeCycles);
+        var put = Assert.IsType<L1Change.Put>(s.Change);
+        Assert.Equal(1, put.Entry.FailSafeCycles);
+        Assert.Equal(("d", true), Payload(Flight.replyFor(o, Now, Some(put.Entry), NoDefault, s.Ending)));
     }
 
     [Fact]
@@ -155,43 +176,81 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now, 0, Run(o, StaleEntry), Outcome.Cancelled);
 
-        Assert.IsType<Err.Cancelled>(ErrorOf(s.Reply));
+        Assert.IsType<Err.Cancelled>(ErrorOf(s.Ending));
         Assert.True(s.Change.IsKeep);
-        Assert.False(s.KeepFactoryRunning);
-    }
-
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Settle_OnSoftTimeout_ServesTheFallbackAndKeepsTheFactoryOnlyIfAllowed(bool allowed)
-    {
-        var o = Options(new() { Duration = TimeSpan.FromSeconds(10), IsFailSafeEnabled = true, FactorySoftTimeout = TimeSpan.FromSeconds(1), AllowTimedOutFactoryBackgroundCompletion = allowed });
-
-        var s = Flight.settle(o, Now, 0, Run(o, StaleEntry), Outcome.SoftTimedOut);
-
-        Assert.Equal(("stale", true), Payload(s.Reply));
-        Assert.Equal(allowed, s.KeepFactoryRunning);
     }
 
     [Fact]
-    public void Settle_OnHardTimeoutWithoutFallback_RepliesTimedOutWithTheHardTimeout()
+    public void ReplyFor_ACallerWithoutFailSafe_NeverGetsTheStaleValueALeaderWithFailSafeActivated()
     {
-        var o = FailSafe();
+        var leader = FailSafe();
+        var s = Flight.settle(leader, Now, 0, Run(leader, StaleEntry), Outcome.NewFailed(Err.Of("down")));
+        var activated = Assert.IsType<L1Change.Put>(s.Change).Entry;
 
-        var s = Flight.settle(o, Now, 0, Run(o, null), Outcome.HardTimedOut);
-
-        Assert.Equal(TimeSpan.FromSeconds(3), Assert.IsType<Err.FactoryTimedOut>(ErrorOf(s.Reply)).After);
-        Assert.True(s.KeepFactoryRunning);
+        Assert.Equal(("stale", true), Payload(Flight.replyFor(leader, Now, Some(activated), NoDefault, s.Ending)));
+        Assert.Equal(Err.Of("down"), ErrorOf(Flight.replyFor(Options(), Now, Some(activated), NoDefault, s.Ending)));
     }
 
     [Fact]
-    public void CompletedInBackground_CarriesTheFlightStartSoAnyLaterWriteWins()
+    public void ReplyFor_AValueServedByFailSafe_IsAnErrorForACallerWithoutFailSafe()
+    {
+        var ending = Ending.NewValue("throttled", true);
+
+        Assert.IsType<Err.FactoryFailed>(ErrorOf(Flight.replyFor(Options(), Now, NoEntry, NoDefault, ending)));
+        Assert.Equal(("throttled", true), Payload(Flight.replyFor(FailSafe(), Now, NoEntry, NoDefault, ending)));
+    }
+
+    [Fact]
+    public void ReplyFor_ACallerWithFailSafe_FallsBackOnTheStaleEntryEvenIfTheLeaderHadNoFailSafe()
+    {
+        var leader = Options();
+        var s = Flight.settle(leader, Now, 0, Run(leader, StaleEntry), Outcome.NewFailed(Err.Of("down")));
+
+        Assert.True(s.Change.IsKeep);
+        Assert.Equal(("stale", true), Payload(Flight.replyFor(FailSafe(), Now, Some(StaleEntry), NoDefault, s.Ending)));
+        Assert.Equal(("d", true), Payload(Flight.replyFor(FailSafe(), Now, NoEntry, Default("d"), s.Ending)));
+        Assert.Equal(Err.Of("down"), ErrorOf(Flight.replyFor(Options(), Now, NoEntry, Default("d"), s.Ending)));
+    }
+
+    [Fact]
+    public void TimedOut_AtTheSoftTimeout_ServesTheFallbackAndActivatesFailSafe()
+    {
+        var o = Options(new() { Duration = TimeSpan.FromSeconds(10), IsFailSafeEnabled = true, FactorySoftTimeout = TimeSpan.FromSeconds(1) });
+
+        var (reply, change) = Flight.timedOut(o, Now, Some(StaleEntry), NoDefault, Now, soft: true);
+
+        Assert.Equal(("stale", true), Payload(reply));
+        Assert.Equal(1, Assert.IsType<L1Change.Put>(change).Entry.FailSafeCycles);
+    }
+
+    [Fact]
+    public void TimedOut_AtTheHardTimeoutWithoutFallback_RepliesTimedOutWithTheCallersHardTimeout()
+    {
+        var (reply, change) = Flight.timedOut(FailSafe(), Now, NoEntry, NoDefault, Now, soft: false);
+
+        Assert.Equal(TimeSpan.FromSeconds(3), Assert.IsType<Err.FactoryTimedOut>(ErrorOf(reply)).After);
+        Assert.True(change.IsKeep);
+    }
+
+    [Fact]
+    public void Settle_ARefreshPastItsDeadline_EndsTimedOutWithoutChangingL1()
+    {
+        var o = Options(new() { FactoryHardTimeout = TimeSpan.FromSeconds(3), AllowTimedOutFactoryBackgroundCompletion = false });
+
+        var s = Flight.settle(o, Now, 0, Run(o, FreshEntry, refresh: true), Outcome.TimedOut);
+
+        Assert.Equal(TimeSpan.FromSeconds(3), Assert.IsType<Err.FactoryTimedOut>(ErrorOf(s.Ending)).After);
+        Assert.True(s.Change.IsKeep);
+    }
+
+    [Fact]
+    public void Settle_ALateSuccess_CarriesTheFlightStartSoAnyLaterWriteWins()
     {
         var o = Options();
         var run = Run(o, null);
         var later = Entry("set later", Now + 1, Now + 10 * Second, Now + 10 * Second);
 
-        var settlement = Flight.completedInBackground(o, Now + 5 * Second, 0, run, "late");
+        var settlement = Flight.settle(o, Now + 5 * Second, 0, run, Outcome.NewSucceeded("late"));
         var entry = Assert.IsType<L1Change.Put>(settlement.Change).Entry;
 
         Assert.Equal(Now, entry.Timestamp);
@@ -202,5 +261,11 @@ public sealed class FlightDecisionTests
     {
         Assert.True(reply.IsValue, "expected a value reply");
         return (reply.Payload!, reply.IsStale);
+    }
+
+    private static (object Payload, bool IsStale) Payload(Ending ending)
+    {
+        Assert.True(ending.IsValue, "expected a value ending");
+        return (ending.Payload!, ending.IsStale);
     }
 }

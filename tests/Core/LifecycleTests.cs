@@ -99,29 +99,16 @@ public sealed class LifecycleTests
 
     [Fact]
     public void Expire_OnADeadEntry_LeavesIt() =>
-        // A Dead entry is absent already, and it may be a marker that keeps older results out.
+        // A Dead entry is absent already.
         Assert.True(Lifecycle.expire(Now, Entry("v", 0, logical: Now - 2, physical: Now)).IsKeep);
 
     [Fact]
-    public void ApplyRemote_ANewerSetWhileAFlightRuns_LeavesADeadMarkerThatRefusesTheFlightsOlderResult()
-    {
-        var copy = Entry("old", Now - 10, Now + 10, Now + 10);
-
-        var change = Assert.IsType<L1Change.Put>(Lifecycle.applyRemote(Now, true, Some(copy), Remote.NewSet(Now - 5)));
-
-        Assert.True(EntryModule.classify(Now, change.Entry).IsDead);
-        Assert.True(Lifecycle.isMarker(change.Entry));
-        Assert.False(Lifecycle.supersedes(Some(change.Entry), Entry("read before the set", Now - 8, Now + 10, Now + 10)));
-        Assert.True(Lifecycle.supersedes(Some(change.Entry), Entry("read after the set", Now - 4, Now + 10, Now + 10)));
-    }
-
-    [Fact]
-    public void ApplyRemote_ANewerSetWithNoFlight_DropsTheCopy() =>
-        Assert.True(Lifecycle.applyRemote(Now, false, Some(Entry("old", Now - 10, Now + 10, Now + 10)), Remote.NewSet(Now - 5)).IsDrop);
+    public void ApplyRemote_ANewerSet_DropsTheCopy() =>
+        Assert.True(Lifecycle.applyRemote(Now, Some(Entry("old", Now - 10, Now + 10, Now + 10)), Remote.NewSet(Now - 5)).IsDrop);
 
     [Fact]
     public void ApplyRemote_AnOlderSet_KeepsTheCopy() =>
-        Assert.True(Lifecycle.applyRemote(Now, true, Some(Entry("newer", Now - 1, Now + 10, Now + 10)), Remote.NewSet(Now - 5)).IsKeep);
+        Assert.True(Lifecycle.applyRemote(Now, Some(Entry("newer", Now - 1, Now + 10, Now + 10)), Remote.NewSet(Now - 5)).IsKeep);
 
     [Fact]
     public void Supersedes_LetsOnlyANotOlderEntryReplaceTheCurrentOne()

@@ -7,7 +7,7 @@ namespace Fusion.Distributed;
 
 /// <summary>
 /// Notifications between nodes on one Redis pub/sub channel per cache name. Incoming messages are
-/// applied to L1 through the core (<c>Lifecycle.applyRemote</c>): lazy invalidation, no L2 re-read.
+/// applied to L1 through the core (<c>Lifecycle.applyRemote</c>, <c>Work.supersedes</c>): lazy invalidation, no L2 re-read.
 /// </summary>
 internal sealed class Backplane
 {
@@ -19,20 +19,18 @@ internal sealed class Backplane
     private readonly RedisChannel _channel;
     private readonly Guid _instanceId;
     private readonly MemoryLevel _memory;
-    private readonly FlightTable _flights;
     private readonly Clock _clock;
     private readonly ILogger _logger;
     // One handler instance, so that it can be removed alone: other caches may share the connection.
     private readonly Action<RedisChannel, RedisValue> _handler;
     private int _state;
 
-    public Backplane(RedisConnection connection, string cacheName, Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
+    public Backplane(RedisConnection connection, string cacheName, Guid instanceId, MemoryLevel memory, Clock clock, ILogger logger)
     {
         _connection = connection;
         _channel = RedisChannel.Literal(cacheName + ":backplane:v" + NoticeCodec.Version);
         _instanceId = instanceId;
         _memory = memory;
-        _flights = flights;
         _clock = clock;
         _logger = logger;
         _handler = (_, message) => Receive(message);
@@ -88,7 +86,8 @@ internal sealed class Backplane
             if (sender == _instanceId) return; // our own message: already applied here (invariant 9)
             _clock.Observe(Lifecycle.timestampOf(notice)); // our next write comes after the one we heard of
             var now = _clock.Now;
-            _memory.Update(key, current => Lifecycle.applyRemote(now, _flights.IsRunning(key), current, notice));
+            // A newer write elsewhere also supersedes a flight of the key running here (Work.supersedes).
+            _memory.Write(key, current => Lifecycle.applyRemote(now, current, notice), Write.NewRemote(Lifecycle.timestampOf(notice)));
             Interlocked.Increment(ref Applied);
         }
         catch (Exception ex)

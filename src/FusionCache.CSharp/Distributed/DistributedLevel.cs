@@ -41,7 +41,7 @@ internal sealed class DistributedLevel : IDisposable
         _clock = clock;
         _logger = logger;
         _redis = new RedisLevel(_connection, settings.CacheName);
-        _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, flights, clock, logger);
+        _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, clock, logger);
         _queue = new RecoveryQueue(settings.RecoveryCapacity);
         _disconnectedAt = clock.Now; // until the connection is there
         _ = Attach(connecting);

@@ -45,20 +45,19 @@ internal static class FactoryRunner
         ex is OperationCanceledException && token.IsCancellationRequested ? Outcome.Cancelled : Outcome.NewFailed(Err.Of(ex));
 
     /// <summary>
-    /// Waits for the outcome within the run's timeouts: the soft one when the core made it apply and it
-    /// comes first, else the hard one. A timeout leaves <paramref name="outcome"/> running.
+    /// Waits for the outcome until <paramref name="deadline"/> (<c>Timeout.InfiniteTimeSpan</c>: as long as it
+    /// takes); past it, <c>Outcome.TimedOut</c>, leaving <paramref name="outcome"/> running.
     /// </summary>
-    public static async Task<Outcome> Within(Task<Outcome> outcome, FactoryRun run, TimeProvider time)
+    public static async Task<Outcome> Within(Task<Outcome> outcome, TimeSpan deadline, TimeProvider time)
     {
-        var (limit, soft) = Ticks.firstTimeout(run.SoftTimeout, run.HardTimeout);
-        if (limit == Timeout.InfiniteTimeSpan) return await outcome.ConfigureAwait(false);
+        if (deadline == Timeout.InfiniteTimeSpan) return await outcome.ConfigureAwait(false);
         try
         {
-            return await outcome.WaitAsync(limit, time).ConfigureAwait(false);
+            return await outcome.WaitAsync(deadline, time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            return soft ? Outcome.SoftTimedOut : Outcome.HardTimedOut;
+            return Outcome.TimedOut;
         }
     }
 }

@@ -1,6 +1,5 @@
 using Fusion.Core;
 using Fusion.Distributed;
-using LanguageExt;
 using Microsoft.Extensions.Logging;
 using Microsoft.FSharp.Core;
 
@@ -8,26 +7,28 @@ namespace Fusion.Runtime;
 
 /// <summary>
 /// The effect interpreter of one flight: asks the core for a plan, reads L2 and runs the factory as the
-/// plan says, folds the outcome through the core, applies the L1 change, writes L2 and notifies, and
-/// keeps a timed-out factory running for a background completion when the core says so. It makes no
-/// lifecycle decision.
+/// plan says, folds the outcome through the core, lands the changes while the flight is still the key's
+/// current one (<see cref="MemoryLevel.Land"/>), writes L2 and notifies, and ends the flight. It makes no
+/// lifecycle decision. The flight has no timeout of its own: each caller bounds its own wait
+/// (<see cref="FusionCache"/>), and a factory that outlives them is a background completion.
 /// </summary>
 internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, DistributedLevel? distributed, ILogger logger)
 {
-    /// <summary>Runs the flight to its reply; never throws, and always completes and unregisters the flight.
-    /// The reply is also the result, so a leader whose run finished at once need not wait on the flight.</summary>
+    /// <summary>Runs the flight to its ending; never throws, and always ends and unregisters the flight.
+    /// The ending is also the result, so a leader whose run finished at once need not wait on the flight.</summary>
     /// <remarks>Each step is a plain method that goes on synchronously while what it waits for has already
     /// completed (an L1-only miss with a synchronous factory runs no async state machine at all) and hands
     /// over to an async twin at the first thing that is really pending.</remarks>
-    public ValueTask<Reply> Run<T>(
+    public ValueTask<Ending> Run<T>(
         string key, Flight flight, Factory<T> factory,
         FSharpValueOption<object> fallbackDefault, EntryOptions options, bool refresh)
     {
-        ValueTask<Reply> running;
+        ValueTask<Ending> running;
         try
         {
             var now = clock.Now;
             var stamp = clock.Stamp(now);
+            flight.Begin(stamp);
             var plan = Core.Flight.plan(new FlightRequest(
                 options, now, stamp, Clock.SequenceOf(stamp), refresh, memory.Get(key), fallbackDefault, distributed is not null));
             running = plan.IsReadDistributed ? ReadThenContinue(key, flight, factory, options, plan) : Continue(key, flight, factory, options, plan);
@@ -37,23 +38,23 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
             running = new(Failure(key, ex));
         }
         if (!running.IsCompletedSuccessfully) return FinishWhenDone(key, flight, running);
-        var reply = running.Result;
-        Finish(key, flight, reply);
-        return new(reply);
+        var ending = running.Result;
+        Finish(key, flight, ending);
+        return new(ending);
     }
 
-    private async ValueTask<Reply> ReadThenContinue<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FlightPlan plan)
+    private async ValueTask<Ending> ReadThenContinue<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FlightPlan plan)
     {
         var found = await distributed!.Read<T>(key, plan.SoftTimeout, plan.HardTimeout).ConfigureAwait(false);
         return await Continue(key, flight, factory, options, Core.Flight.afterDistributedRead(options, clock.Now, plan.Run, found)).ConfigureAwait(false);
     }
 
-    private ValueTask<Reply> Continue<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FlightPlan plan)
+    private ValueTask<Ending> Continue<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FlightPlan plan)
     {
         if (plan.IsAnswer)
         {
-            memory.Apply(key, plan.Change);
-            return new(plan.Reply);
+            memory.Land(key, flight, plan.Change, out _);
+            return new(plan.Ending);
         }
         if (plan.IsRunFactory) return RunFactory(key, flight, factory, options, plan.Run);
         throw new System.Diagnostics.UnreachableException();
@@ -61,84 +62,72 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
 
     // Whatever happened (a bug of ours, a throwing log provider), the flight is unregistered and its
     // waiters answered: a stuck flight would block the key for good. Failure never throws.
-    private async ValueTask<Reply> FinishWhenDone(string key, Flight flight, ValueTask<Reply> running)
+    private async ValueTask<Ending> FinishWhenDone(string key, Flight flight, ValueTask<Ending> running)
     {
-        Reply reply;
+        Ending ending;
         try
         {
-            reply = await running.ConfigureAwait(false);
+            ending = await running.ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            reply = Failure(key, ex);
+            ending = Failure(key, ex);
         }
-        Finish(key, flight, reply);
-        return reply;
+        Finish(key, flight, ending);
+        return ending;
     }
 
-    private void Finish(string key, Flight flight, Reply reply)
+    private void Finish(string key, Flight flight, Ending ending)
     {
         try { flights.Leave(key, flight); }
-        finally { flight.Complete(reply); }
+        finally { flight.Complete(ending); }
     }
 
-    // Only a bug of ours lands here; the waiters still get an answer.
-    private Reply Failure(string key, Exception ex)
+    // Only a bug of ours lands here; the waiters still get an answer (the logger never throws: SafeLogger).
+    private Ending Failure(string key, Exception ex)
     {
-        try { logger.LogError(ex, "Fusion: the flight for key {Key} failed unexpectedly", key); }
-        catch (Exception) { } // a log provider's failure must not take the flight down with it
-        return Reply.NewError(Err.Of(ex));
+        logger.LogError(ex, "Fusion: the flight for key {Key} failed unexpectedly", key);
+        return Ending.NewFailed(Err.Of(ex));
     }
 
-    private ValueTask<Reply> RunFactory<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FactoryRun run)
+    private ValueTask<Ending> RunFactory<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FactoryRun run)
     {
         var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken);
         if (!observed.IsCompleted) return RunFactoryAsync<T>(key, flight, options, run, observed.AsTask());
-        // The factory completed at once: no timeout can apply, nothing to wait for but an L2 write.
-        var settlement = Core.Flight.settle(options, clock.Now, clock.Jitter(options), run, observed.Result);
-        var write = Apply<T>(key, settlement, options);
-        return write.IsCompletedSuccessfully ? new(settlement.Reply) : AfterWrite(write, settlement.Reply);
+        return Settle<T>(key, flight, options, run, observed.Result);
     }
 
-    private async ValueTask<Reply> RunFactoryAsync<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Task<Outcome> running)
+    private async ValueTask<Ending> RunFactoryAsync<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Task<Outcome> running)
     {
-        var outcome = await FactoryRunner.Within(running, run, clock.Time).ConfigureAwait(false);
-        var settlement = Core.Flight.settle(options, clock.Now, clock.Jitter(options), run, outcome);
-        await Apply<T>(key, settlement, options).ConfigureAwait(false);
-        if (outcome.IsSoftTimedOut || outcome.IsHardTimedOut)
-        {
-            if (settlement.KeepFactoryRunning) _ = CompleteInBackground<T>(key, running, options, run);
-            else flight.CancelFactory();
-        }
-        return settlement.Reply;
+        var outcome = await FactoryRunner.Within(running, run.Deadline, clock.Time).ConfigureAwait(false);
+        if (outcome.IsTimedOut) flight.Abandon(); // a refresh past its deadline: its factory may not complete in the background
+        return await Settle<T>(key, flight, options, run, outcome).ConfigureAwait(false);
     }
 
-    private static async ValueTask<Reply> AfterWrite(Task write, Reply reply)
+    private ValueTask<Ending> Settle<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Outcome outcome)
+    {
+        var settlement = Core.Flight.settle(options, clock.Now, clock.Jitter(options), run, outcome);
+        var write = Apply<T>(key, flight, settlement, options);
+        return write.IsCompletedSuccessfully ? new(settlement.Ending) : AfterWrite(write, settlement.Ending);
+    }
+
+    private static async ValueTask<Ending> AfterWrite(Task write, Ending ending)
     {
         await write.ConfigureAwait(false);
-        return reply;
+        return ending;
     }
 
-    /// <summary>L1 first (callers of this node see the value at once), then L2 and the other nodes.</summary>
-    private Task Apply<T>(string key, Settlement settlement, EntryOptions options)
+    /// <summary>L1 first (callers of this node see the value at once), then L2 and the other nodes; nothing
+    /// at all when the flight was superseded by a write or abandoned meanwhile.</summary>
+    private Task Apply<T>(string key, Flight flight, Settlement settlement, EntryOptions options)
     {
-        if (!memory.Apply(key, settlement.Change))
+        if (!memory.Land(key, flight, settlement.Change, out var stored))
+        {
+            logger.LogDebug("Fusion: a flight for key {Key} was superseded by a write; its result answers only its own callers", key);
+            return Task.CompletedTask;
+        }
+        if (!stored && settlement.Change.IsPut)
             logger.LogDebug("Fusion: a result for key {Key} was older than the cached value and was dropped", key);
         return distributed is null ? Task.CompletedTask : distributed.Write<T>(key, settlement.Distributed, settlement.Notify, options);
-    }
-
-    /// <summary>A timed-out factory finished: its success lands only where nothing newer was written meanwhile.</summary>
-    private async Task CompleteInBackground<T>(string key, Task<Outcome> observed, EntryOptions options, FactoryRun run)
-    {
-        var outcome = await observed.ConfigureAwait(false); // Observe never throws
-        if (outcome.IsSucceeded)
-        {
-            var settlement = Core.Flight.completedInBackground(options, clock.Now, clock.Jitter(options), run, outcome.Value);
-            await Apply<T>(key, settlement, options).ConfigureAwait(false);
-        }
-        else if (outcome.IsFailed)
-        {
-            logger.LogWarning("Fusion: the timed-out factory for key {Key} failed in the background: {Error}", key, outcome.Error.Message);
-        }
     }
 }

@@ -1,26 +1,24 @@
 using System.Collections.Concurrent;
+using Fusion.Core;
 
 namespace Fusion.Runtime;
 
 /// <summary>
-/// The single-flight coalescer: at most one <see cref="Flight"/> per key. Lock-free: a caller adds an
+/// The single-flight coalescer: at most one current <see cref="Flight"/> per key. Lock-free: a caller adds an
 /// unstarted flight with <c>TryAdd</c> and only the caller whose flight was published starts it,
 /// so user code never runs under a lock (what a <c>Lazy</c> would also ensure, without its lock).
-/// Flights leave by compare-and-remove, so a finished flight never removes its successor.
+/// Flights leave by compare-and-remove, so a finished or superseded flight never removes its successor.
 /// </summary>
 internal sealed class FlightTable
 {
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
 
-    /// <summary>Flights running now (a debug counter the tests read).</summary>
+    /// <summary>Current flights (a debug counter the tests read).</summary>
     public int Count => _flights.Count;
-
-    /// <summary>Whether a flight for the key is running.</summary>
-    public bool IsRunning(string key) => _flights.ContainsKey(key);
 
     /// <summary>Joins the key's flight as a waiter, creating it when there is none.</summary>
     /// <param name="key">The key.</param>
-    /// <param name="cancellable">For a new flight: its factory may be cancelled (when every waiter has left, or at a timeout).</param>
+    /// <param name="cancellable">For a new flight: its factory may be cancelled (when every waiter has left).</param>
     /// <param name="isLeader">True when the caller created the flight and must start it.</param>
     public Flight Join(string key, bool cancellable, out bool isLeader)
     {
@@ -36,7 +34,7 @@ internal sealed class FlightTable
             isLeader = false;
 
             if (flight.TryJoin()) return flight;
-            // Abandoned and cancelled: help remove it, then start afresh (a cancelled flight never blocks, invariant 7).
+            // Abandoned (its factory cancelled) or superseded: help remove it, then start afresh (invariant 7).
             Leave(key, flight);
         }
     }
@@ -47,6 +45,15 @@ internal sealed class FlightTable
         if (_flights.ContainsKey(key)) { flight = null!; return false; }
         flight = new Flight(cancellable, background: true);
         return _flights.TryAdd(key, flight);
+    }
+
+    /// <summary>A write to the key: its current flight, if the core says the write supersedes it, is marked
+    /// and removed, so later callers start afresh and its result never lands. Called under the key's L1 lock.</summary>
+    public void Supersede(string key, Write write)
+    {
+        if (!_flights.TryGetValue(key, out var flight) || !Work.supersedes(flight.StartedAt, write)) return;
+        flight.Supersede();
+        Leave(key, flight);
     }
 
     /// <summary>Removes the flight if it is still the key's current one (compare-and-remove).</summary>

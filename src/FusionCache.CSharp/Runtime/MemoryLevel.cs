@@ -7,20 +7,31 @@ using Microsoft.FSharp.Core;
 namespace Fusion.Runtime;
 
 /// <summary>
-/// L1: a bounded store of core entries (<see cref="BoundedStore{TValue}"/>, S3-FIFO eviction).
+/// L1: a bounded store of core entries (<see cref="BoundedStore{TValue}"/>, S3-FIFO eviction), and the
+/// place where writes meet the key's work in progress.
 /// Reads are lock-free. Every write is read-decide-write under a per-key stripe lock, because the
-/// core's <c>supersedes</c> rule must see the entry it replaces (invariant 8).
+/// core's <c>supersedes</c> rule must see the entry it replaces (invariant 8). Under the same lock a
+/// write supersedes the key's running flight (<see cref="Write(string, L1Change, Fusion.Core.Write)"/>)
+/// and a flight's result lands only while it is still current (<see cref="Land"/>): a write and a
+/// landing never interleave, so a result older than a write never lands after it (invariant 11).
 /// </summary>
 internal sealed class MemoryLevel
 {
     private const int StripeBits = 6;
     private const int StripeCount = 1 << StripeBits; // the stripe is the top bits of the key's hash
     private readonly BoundedStore<Entry> _store;
+    private readonly FlightTable _flights;
     private readonly object[] _stripes = new object[StripeCount];
+    // Writes per stripe, counted under its lock: a read that is not a flight (TryGet's L2 read) copies
+    // into L1 only if no write came meanwhile (Work.mayFill).
+    private readonly long[] _epochs = new long[StripeCount];
 
-    public MemoryLevel(int capacity)
+    public MemoryLevel(int capacity) : this(capacity, new FlightTable()) { }
+
+    public MemoryLevel(int capacity, FlightTable flights)
     {
         _store = new BoundedStore<Entry>(capacity);
+        _flights = flights;
         for (var i = 0; i < _stripes.Length; i++) _stripes[i] = new object();
     }
 
@@ -37,63 +48,119 @@ internal sealed class MemoryLevel
     /// <summary>What a writer sees before it decides (not counted as a read).</summary>
     public FSharpValueOption<Entry> Get(string key) => Current(_store.Find(key));
 
-    /// <summary>Applies a change the core decided. <c>Put</c> lands only if it supersedes what is there;
-    /// false when it did not.</summary>
-    public bool Apply(string key, L1Change change)
+    /// <summary>A write to the key (a local command): supersedes the key's running flight, then applies the
+    /// change the core decided. <c>Put</c> lands only if it supersedes what is there; false when it did not.</summary>
+    public bool Write(string key, L1Change change, Fusion.Core.Write write)
     {
-        switch (change)
+        var stripe = StripeIndex(key);
+        lock (_stripes[stripe])
         {
-            case { IsKeep: true }: return true;
-            case L1Change.Put put: return PutIfSupersedes(key, put.Entry);
-            case { IsDrop: true }: Remove(key); return true;
-            case L1Change.ExpireAt expire: ExpireAt(key, expire.At); return true;
-            default: throw new System.Diagnostics.UnreachableException();
+            _epochs[stripe]++;
+            _flights.Supersede(key, write);
+            return ApplyLocked(key, change);
         }
     }
 
-    // Its own method: a lambda capturing the case's variable inside Apply would make every Apply allocate its closure.
-    private void ExpireAt(string key, long at) => Update(key, current => current.IsSome ? Lifecycle.expire(at, current.Value) : L1Change.Keep);
-
-    /// <summary>Stores <paramref name="entry"/> unless L1 holds a newer one; true when it was stored.</summary>
-    public bool PutIfSupersedes(string key, Entry entry)
+    /// <summary>A write to the key decided on its current entry (a remote notification): supersedes the key's
+    /// running flight when the core says so, then applies the transition's change, atomically.</summary>
+    public void Write(string key, Func<FSharpValueOption<Entry>, L1Change> transition, Fusion.Core.Write write)
     {
+        var stripe = StripeIndex(key);
+        lock (_stripes[stripe])
+        {
+            _epochs[stripe]++;
+            _flights.Supersede(key, write);
+            ApplyLocked(key, transition(Current(_store.Find(key))));
+        }
+    }
+
+    /// <summary>A change derived from <paramref name="flight"/> (its result, a fail-safe activation of one of its
+    /// callers): applied only while the flight may land (<c>Work.mayLand</c>). False when the flight was
+    /// superseded or abandoned: then nothing of it may reach L2 or other nodes either.</summary>
+    public bool Land(string key, Flight flight, L1Change change, out bool stored)
+    {
+        if (change.IsKeep)
+        {
+            stored = false;
+            return flight.MayLand;
+        }
         lock (StripeOf(key))
         {
-            var held = _store.Find(key);
-            if (!Lifecycle.supersedes(Current(held), entry)) return false;
-            _store.Set(key, entry, held);
+            if (!flight.MayLand)
+            {
+                stored = false;
+                return false;
+            }
+            stored = ApplyLocked(key, change);
             return true;
         }
     }
 
-    /// <summary>Runs a core transition on the key's current entry (or its absence) and applies its result, atomically.</summary>
-    public void Update(string key, Func<FSharpValueOption<Entry>, L1Change> transition)
+    /// <summary>The write epoch of the key's stripe, for <see cref="Fill"/>.</summary>
+    public long Epoch(string key) => Volatile.Read(ref _epochs[StripeIndex(key)]);
+
+    /// <summary>Copies what a read found elsewhere (L2) into L1, unless a write to the stripe came since
+    /// <paramref name="epoch"/> or L1 holds something newer.</summary>
+    public void Fill(string key, Entry entry, long epoch)
     {
-        lock (StripeOf(key))
+        var stripe = StripeIndex(key);
+        lock (_stripes[stripe])
         {
-            var held = _store.Find(key);
-            // Transitions answer Keep, Put or Drop (never ExpireAt, which is how a command asks for one).
-            var change = transition(Current(held));
-            if (change is L1Change.Put put) _store.Set(key, put.Entry, held);
-            else if (change.IsDrop) _store.TryRemove(key);
+            if (Work.mayFill(epoch, _epochs[stripe])) ApplyLocked(key, L1Change.NewPut(entry));
         }
+    }
+
+    /// <summary>Applies a change the core decided, outside any flight or command (tests, revalidation).</summary>
+    public bool Apply(string key, L1Change change)
+    {
+        if (change.IsKeep) return true;
+        lock (StripeOf(key)) return ApplyLocked(key, change);
+    }
+
+    /// <summary>Drops the key's L1 copy as an eviction would (benchmarks and tests): not a write, so it
+    /// supersedes no flight.</summary>
+    public void Remove(string key) => Apply(key, L1Change.Drop);
+
+    private bool ApplyLocked(string key, L1Change change)
+    {
+        switch (change)
+        {
+            case { IsKeep: true }: return true;
+            case L1Change.Put put: return PutIfSupersedes_NeedsLock(key, put.Entry);
+            case { IsDrop: true }: _store.TryRemove(key); return true;
+            case L1Change.ExpireAt expire:
+                var held = _store.Find(key);
+                if (held is not null && Lifecycle.expire(expire.At, held.Value) is L1Change.Put expired) _store.Set(key, expired.Entry, held);
+                return true;
+            default: throw new System.Diagnostics.UnreachableException();
+        }
+    }
+
+    /// <summary>Stores <paramref name="entry"/> unless L1 holds a newer one; true when it was stored.</summary>
+    public bool PutIfSupersedes(string key, Entry entry)
+    {
+        lock (StripeOf(key)) return PutIfSupersedes_NeedsLock(key, entry);
+    }
+
+    private bool PutIfSupersedes_NeedsLock(string key, Entry entry)
+    {
+        var held = _store.Find(key);
+        if (!Lifecycle.supersedes(Current(held), entry)) return false;
+        _store.Set(key, entry, held);
+        return true;
     }
 
     /// <summary>Runs a core transition on every entry (the reconnect revalidation).</summary>
     public void UpdateAll(Func<Entry, L1Change> transition)
     {
-        foreach (var key in _store.Keys) Update(key, current => current.IsSome ? transition(current.Value) : L1Change.Keep);
-    }
-
-    public void Remove(string key)
-    {
-        lock (StripeOf(key)) _store.TryRemove(key);
-    }
-
-    /// <summary>Drops <paramref name="entry"/> only if it is still the one stored (compare-and-remove).</summary>
-    public void RemoveIfSame(string key, Entry entry)
-    {
-        lock (StripeOf(key)) _store.TryRemove(key, entry);
+        foreach (var key in _store.Keys)
+        {
+            lock (StripeOf(key))
+            {
+                var held = _store.Find(key);
+                if (held is not null) ApplyLocked(key, transition(held.Value));
+            }
+        }
     }
 
     private static FSharpValueOption<Entry> Current(BoundedStore<Entry>.Node? held) =>
