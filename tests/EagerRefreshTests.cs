@@ -17,6 +17,10 @@ public sealed class EagerRefreshTests
         return (t, factory);
     }
 
+    /// <summary>The refresh runs on the thread pool (none of it on the hit's thread): wait for its factory call.</summary>
+    private static Task RefreshStarted(TestFactory<string> factory) =>
+        Eventually.Assert(() => factory.Calls == 2, "the refresh factory is called");
+
     [Fact]
     public async Task GetOrSet_BeforeTheThreshold_DoesNotRefresh()
     {
@@ -44,6 +48,7 @@ public sealed class EagerRefreshTests
             Assert.Equal("v1", Expect.Right(await hit));
         }
 
+        await RefreshStarted(factory);
         Assert.Equal(2, factory.Calls);
     }
 
@@ -55,6 +60,7 @@ public sealed class EagerRefreshTests
         factory.NowWaits();
         t.Advance(RefreshAt);
         await t.Cache.GetOrSet<string>("k", factory.Invoke, Eager);
+        await RefreshStarted(factory);
 
         factory[2].Succeed("v2");
         await Eventually.Assert(() => t.Cache.InFlightCount == 0, "the refresh flight ends");
@@ -71,6 +77,7 @@ public sealed class EagerRefreshTests
         factory.NowWaits();
         t.Advance(RefreshAt);
         await t.Cache.GetOrSet<string>("k", factory.Invoke, Eager);
+        await RefreshStarted(factory);
 
         factory[2].Fail(Values.SourceDown);
         await Eventually.Assert(() => t.Cache.InFlightCount == 0, "the refresh flight ends");
@@ -86,6 +93,7 @@ public sealed class EagerRefreshTests
         factory.NowWaits();
         t.Advance(RefreshAt);
         await t.Cache.GetOrSet<string>("k", factory.Invoke, Eager);
+        await RefreshStarted(factory);
 
         t.Advance(Duration);
         var miss = t.Cache.GetOrSet<string>("k", factory.Invoke, Eager);
