@@ -31,11 +31,13 @@ let private everyStep (holds: Step -> bool) =
             | None -> true |> Prop.ofTestable
             | Some s -> false |> Prop.label $"fails at {s.Op} -> {s.Answer}; before: %A{s.Before.Entries}")
 
-/// The values this request itself brought (factory result, fail-safe default): not read from the cache.
-let private ownValues (op: Op) =
-    match op with
-    | Get(_, source, dflt) ->
-        (match source with Returns v | Stalls v -> [ v ] | _ -> []) @ Option.toList dflt
+/// The values this request itself brought (factory result, fail-safe default), or the factory it joined
+/// (the key's factory still running, invariant 10): not read from the cache.
+let private ownValues (s: Step) =
+    match s.Op with
+    | Get(key, source, dflt) ->
+        let joined = s.Before.Pending |> List.choose (fun (k, _, later) -> if k = key then Some later else None)
+        (match source with Returns v | Stalls v -> [ v ] | _ -> []) @ Option.toList dflt @ joined
     | _ -> []
 
 let private cached (s: Step) key = Map.tryFind key s.Before.Entries
@@ -44,7 +46,7 @@ let private cached (s: Step) key = Map.tryFind key s.Before.Entries
 let ``1. a value is never returned after its physical expiry`` () =
     everyStep (fun s ->
         match s.Op, s.Answer with
-        | Get(key, _, _), Got(v, _) when not (List.contains v (ownValues s.Op)) ->
+        | Get(key, _, _), Got(v, _) when not (List.contains v (ownValues s)) ->
             match cached s key with
             | Some e -> unbox<int> e.Value = v && s.Before.Now < e.PhysicalExpiry
             | None -> false
@@ -71,7 +73,7 @@ let ``3. with fail-safe off a stale value is never returned`` () =
         match s.Op, s.Answer with
         | Get(key, _, _), Got(v, stale) when not s.Before.Options.IsFailSafeEnabled ->
             not stale
-            && (List.contains v (ownValues s.Op)
+            && (List.contains v (ownValues s)
                 || (match cached s key with
                     | Some e -> unbox<int> e.Value = v && s.Before.Now < e.LogicalExpiry
                     | None -> false))

@@ -51,7 +51,9 @@ let private check (op: Op) (sut: Sut) (expected: Answer) (node: Node) : bool =
             let actual = found.Match(Some = (fun v -> [ v ]), None = (fun () -> [])) |> List.tryHead
             expected = Found actual
         | CompleteBackground -> expected = Done
-    answered && sut.Calls = node.FactoryCalls
+    // An eager refresh runs on the thread pool: the step is over once its flight has ended.
+    let settled = Threading.SpinWait.SpinUntil((fun () -> sut.Cache.InFlightCount = 0), 10_000)
+    answered && settled && sut.Calls = node.FactoryCalls
 
 let private operation (op: Op) =
     { new Operation<Sut, Node * Answer>() with

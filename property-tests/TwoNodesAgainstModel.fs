@@ -43,9 +43,10 @@ let private build (o: EntryOptions) =
                     AllowStaleOnReadOnly = o.AllowStaleOnReadOnly, AllowBackgroundBackplaneOperations = false))
             .Build()
     let a, b = node (), node ()
-    // Both subscribed before the first step (bounded wait).
-    SpinWait.SpinUntil((fun () -> a.Distributed.IsConnected && b.Distributed.IsConnected), 5_000) |> ignore
-    Thread.Sleep 50
+    // Both connected and subscribed to the backplane before the first step: a node that is connected but
+    // not yet subscribed misses the other's notifications (seen under load, with a fixed 50 ms pause).
+    if not (SpinWait.SpinUntil((fun () -> a.Distributed.IsReady && b.Distributed.IsReady), 30_000)) then
+        failwith "the two nodes did not connect and subscribe within 30 s"
     { A = a; B = b; Clock = clock; Calls = 0 }
 
 let private applied (c: FusionCache) = Interlocked.Read(&c.Distributed.Backplane.Applied)
@@ -93,7 +94,7 @@ let private agrees (o: EntryOptions) (list: Op list) =
                 let receiver = if sender = A then B else A
                 expected <- Map.add receiver (expected[receiver] + 1L) expected
             let received =
-                SpinWait.SpinUntil((fun () -> applied nodes.A = expected[A] && applied nodes.B = expected[B]), 5_000)
+                SpinWait.SpinUntil((fun () -> applied nodes.A = expected[A] && applied nodes.B = expected[B]), 30_000)
             let factoryRan = nodes.Calls > calls
             let modelRan = (match op with Get _ -> next.NextValue > w.NextValue | _ -> false)
             let same = actual = answer && factoryRan = modelRan && received

@@ -28,11 +28,10 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
 
         await nodes.Delivered(0, a => a.Set("k", "newer"));
         var written = await Stored(nodes, "k");
-        await nodes.Delivered(1, _ =>
-        {
-            slow[1].Succeed("older");
-            return read;
-        });
+        // A's Set superseded B's flight: its caller, which overlapped the Set, gets the flight's result,
+        // but the result lands nowhere and is never announced (SEMANTICS §3.6).
+        slow[1].Succeed("older");
+        Assert.Equal("older", await Expect.Right(read));
 
         var stored = await Stored(nodes, "k");
         Assert.Equal("\"newer\"", stored.PayloadText);
@@ -41,6 +40,7 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
         Assert.Equal("newer", await Expect.Right(nodes.B.GetOrSet<string>("k", unused.Invoke)));
         Assert.Equal("newer", await Expect.Right(nodes.A.GetOrSet<string>("k", unused.Invoke)));
         Assert.Equal(0, unused.Calls);
+        Assert.Equal(0, Interlocked.Read(ref nodes.A.Distributed!.Backplane.Applied));
     }
 
     [Fact]
@@ -58,8 +58,8 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
         }
         await Poll.Until(() => Task.FromResult(slow.Calls == Keys), Nodes.Bound, "every factory starts");
         for (var i = 1; i <= Keys; i++) slow[i].Succeed("older");
-        await Task.WhenAll(reads).WaitAsync(Nodes.Bound); // their L2 writes are done
-        await nodes.WaitApplied(1, 2 * Keys);
+        await Task.WhenAll(reads).WaitAsync(Nodes.Bound); // superseded by the Sets: they write nothing
+        await nodes.WaitApplied(1, Keys); // the Sets' notifications; the flights announce nothing
 
         var overwritten = new List<string>();
         for (var i = 0; i < Keys; i++)
@@ -84,11 +84,9 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
 
         await nodes.Delivered(0, a => a.Set("k", "newer"));
         var written = await Stored(nodes, "k");
-        await nodes.Delivered(0, _ =>
-        {
-            slow[1].Succeed("older"); // its write and notification go out in the background; B counts the notification
-            return Task.CompletedTask;
-        });
+        var applied = nodes.Applied(1);
+        slow[1].Succeed("older"); // superseded by the Set: it lands nowhere and announces nothing
+        await Poll.Until(() => Task.FromResult(nodes.A.InFlightCount == 0), Nodes.Bound, "the timed-out flight ends");
 
         var stored = await Stored(nodes, "k");
         Assert.Equal("\"newer\"", stored.PayloadText);
@@ -97,6 +95,7 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
         Assert.Equal("newer", await Expect.Right(nodes.A.GetOrSet<string>("k", unused.Invoke)));
         Assert.Equal("newer", await Expect.Right(nodes.B.GetOrSet<string>("k", unused.Invoke)));
         Assert.Equal(0, unused.Calls);
+        Assert.Equal(applied, nodes.Applied(1));
     }
 
     [Fact]
@@ -110,11 +109,8 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
         await Poll.Until(() => Task.FromResult(slow.Calls == 1), Nodes.Bound, "B's factory starts");
 
         await nodes.Delivered(0, a => a.Remove("k"));
-        await nodes.Delivered(1, _ =>
-        {
-            slow[1].Succeed("older");
-            return read;
-        });
+        slow[1].Succeed("older"); // superseded by the Remove's notification: its caller gets it, nobody else
+        Assert.Equal("older", await Expect.Right(read));
 
         Assert.True((await Stored(nodes, "k")).IsTombstone, "the older result replaced the remove's tombstone");
         Expect.None(await nodes.A.TryGet<string>("k"));

@@ -36,6 +36,10 @@ internal sealed class Backplane
         _handler = (_, message) => Receive(message);
     }
 
+    /// <summary>Whether this node's handler is subscribed (it stays so across reconnects: the multiplexer
+    /// re-subscribes by itself).</summary>
+    public bool IsSubscribed => Volatile.Read(ref _state) == Subscribed;
+
     /// <summary>Messages received and applied, and messages ignored as malformed (debug counters).</summary>
     public long Applied, Malformed;
 

@@ -76,6 +76,11 @@ internal sealed class DistributedLevel : IDisposable
     public Backplane Backplane => _backplane;
     public bool IsConnected => _redis.IsConnected;
 
+    /// <summary>Connected and subscribed to the backplane: the node now hears every other node's writes. Before
+    /// that a node works (on L1, queuing what it cannot send) but may miss notifications; tests and
+    /// readiness checks wait on this, not on the connection alone.</summary>
+    public bool IsReady => _redis.IsConnected && _backplane.IsSubscribed;
+
     /// <summary>Whether L2 is worth asking now: connected, and the breaker closed. While it is not, reads are
     /// misses and writes are queued at once, so an outage costs callers no waiting.</summary>
     private bool Available => _redis.IsConnected && !CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));

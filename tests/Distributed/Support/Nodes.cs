@@ -60,8 +60,9 @@ internal sealed class Nodes : IDisposable
         var builder = new FusionCacheBuilder().WithLogger(log).WithRedis(connectionString ?? ConnectionString, CacheName);
         var node = (configure?.Invoke(builder) ?? builder).Build();
         // Build() does not wait for Redis; a test that expects it up waits here (bounded; a test of Redis down goes on).
-        SpinWait.SpinUntil(() => node.Distributed!.IsConnected, ConnectBound);
-        log.Note($"built; connected: {node.Distributed!.IsConnected}");
+        // Ready means subscribed too: a node connected but not yet subscribed would miss notifications.
+        SpinWait.SpinUntil(() => node.Distributed!.IsReady, ConnectBound);
+        log.Note($"built; connected: {node.Distributed!.IsConnected}, subscribed: {node.Distributed!.Backplane.IsSubscribed}");
         nodes.Add(node);
         logs.Add(log);
         return node;
