@@ -31,7 +31,7 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
         // A's Set superseded B's flight: its caller, which overlapped the Set, gets the flight's result,
         // but the result lands nowhere and is never announced (SEMANTICS §3.6).
         slow[1].Succeed("older");
-        Assert.Equal("older", await Expect.Right(read));
+        Assert.Equal("older", Expect.Right(await read));
 
         var stored = await Stored(nodes, "k");
         Assert.Equal("\"newer\"", stored.PayloadText);
@@ -110,7 +110,7 @@ public sealed class L2OrderingTests(RedisServerFixture redis, ITestOutputHelper 
 
         await nodes.Delivered(0, a => a.Remove("k"));
         slow[1].Succeed("older"); // superseded by the Remove's notification: its caller gets it, nobody else
-        Assert.Equal("older", await Expect.Right(read));
+        Assert.Equal("older", Expect.Right(await read));
 
         Assert.True((await Stored(nodes, "k")).IsTombstone, "the older result replaced the remove's tombstone");
         Expect.None(await nodes.A.TryGet<string>("k"));
