@@ -90,8 +90,10 @@ internal static class HistoryChecks
 
     /// <summary>
     /// Invariant 10. A factory run B of a key may start while another run A of that key is running only when
-    /// A was superseded: a write W of the key started before B and ended after A's leader call began, or A's
-    /// token was cancelled before B started.
+    /// one of the two was superseded: a write W of the key started before B and ended after the earlier of
+    /// the two leader calls began (B's flight may have been registered, then superseded, before A's, and
+    /// its factory invoked late: an eager refresh is queued to the thread pool), or A's token was cancelled
+    /// before B started.
     /// </summary>
     public static IReadOnlyList<string> OneFactoryPerKey(History h)
     {
@@ -109,7 +111,8 @@ internal static class HistoryChecks
                 {
                     var b = ordered[j];
                     if (a.CancelledAt is { } cancelled && cancelled < b.Start) continue;
-                    if (writes[a.Key].Any(w => w.Start < b.Start && w.End > leaderStart)) continue;
+                    var earliest = h.CallsById.TryGetValue(b.Leader, out var bLeader) ? Math.Min(leaderStart, bLeader.Start) : 0;
+                    if (writes[a.Key].Any(w => w.Start < b.Start && w.End > earliest)) continue;
                     found.Add($"{b} started while {a} was running, with no write or cancellation in between" +
                               (leader is null ? "" : $"; A's leader: {leader}"));
                 }
