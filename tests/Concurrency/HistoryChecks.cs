@@ -92,8 +92,8 @@ internal static class HistoryChecks
     /// Invariant 10. A factory run B of a key may start while another run A of that key is running only when
     /// one of the two was superseded: a write W of the key started before B and ended after the earlier of
     /// the two leader calls began (B's flight may have been registered, then superseded, before A's, and
-    /// its factory invoked late: an eager refresh is queued to the thread pool), or A's token was cancelled
-    /// before B started.
+    /// its factory invoked late: an eager refresh is queued to the thread pool), or A's token was cancelled (A was abandoned,
+    /// or timed out without background completion).
     /// </summary>
     public static IReadOnlyList<string> OneFactoryPerKey(History h)
     {
@@ -110,7 +110,9 @@ internal static class HistoryChecks
                 for (var j = i + 1; j < ordered.Count && ordered[j].Start < a.End; j++)
                 {
                     var b = ordered[j];
-                    if (a.CancelledAt is { } cancelled && cancelled < b.Start) continue;
+                    // Any cancellation of A's token counts, even one recorded just after B started: a runtime may
+                    // let go of the flight a moment before it cancels the token.
+                    if (a.CancelledAt is not null) continue;
                     var earliest = h.CallsById.TryGetValue(b.Leader, out var bLeader) ? Math.Min(leaderStart, bLeader.Start) : 0;
                     if (writes[a.Key].Any(w => w.Start < b.Start && w.End > earliest)) continue;
                     found.Add($"{b} started while {a} was running, with no write or cancellation in between" +
