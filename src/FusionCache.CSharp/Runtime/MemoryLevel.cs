@@ -137,11 +137,6 @@ internal sealed class MemoryLevel
     }
 
     /// <summary>Stores <paramref name="entry"/> unless L1 holds a newer one; true when it was stored.</summary>
-    public bool PutIfSupersedes(string key, Entry entry)
-    {
-        lock (StripeOf(key)) return PutIfSupersedes_NeedsLock(key, entry);
-    }
-
     private bool PutIfSupersedes_NeedsLock(string key, Entry entry)
     {
         var held = _store.Find(key);
