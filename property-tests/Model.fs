@@ -37,19 +37,28 @@ type Node =
       Options: EntryOptions
       Entries: Map<string, Entry>
       FactoryCalls: int
-      /// The node's write sequence: increasing, as the shell's (its write stamps) is.
-      Sequence: int64
+      /// The node's last write stamp: each write's is now, but after the last (as the shell's clock stamps).
+      LastStamp: int64
       /// Factories still running after their callers stopped waiting (each the key's current flight,
       /// at most one per key): key, run, the value it will produce.
       Pending: (string * FactoryRun * int) list }
 
 let create (options: EntryOptions) (start: int64) =
-    { Now = start; Options = options; Entries = Map.empty; FactoryCalls = 0; Sequence = 0L; Pending = [] }
+    { Now = start; Options = options; Entries = Map.empty; FactoryCalls = 0; LastStamp = 0L; Pending = [] }
 
 let entryOf key node : Entry voption =
     match Map.tryFind key node.Entries with
     | Some e -> ValueSome e
     | None -> ValueNone
+
+/// The one node's origin (`Order`): with a single node, stamps alone order the writes.
+[<Literal>]
+let Origin = 1L
+
+/// A write's stamp: now, but after the node's last one (the shell's clock never repeats a stamp).
+let stamped node =
+    let stamp = max node.Now (node.LastStamp + 1L)
+    stamp, { node with LastStamp = stamp }
 
 /// The shell's jitter draw, fixed at its largest so the model explores the widest lifetimes.
 let jitter (o: EntryOptions) = max 0L (o.JitterMaxDuration.Ticks - 1L)
@@ -101,9 +110,9 @@ let private timesOut key dflt (run: FactoryRun) soft node =
 let private fly key refresh source (dflt: int option) node =
     let o = node.Options
     let d = boxed dflt
-    let node = { node with Sequence = node.Sequence + 1L }
+    let stamp, node = stamped node
     let request =
-        { Options = o; Now = node.Now; Timestamp = node.Now; Sequence = node.Sequence; Refresh = refresh
+        { Options = o; Now = node.Now; Timestamp = stamp; Origin = Origin; Refresh = refresh
           Current = entryOf key node; Default = d; HasDistributed = false }
     let seen = entryOf key node
     match Flight.plan request with
@@ -165,8 +174,8 @@ let step (op: Op) (node: Node) : Answer * Node =
     | Advance ms -> Done, { node with Now = node.Now + TimeSpan.FromMilliseconds(float ms).Ticks }
     | Get(key, source, dflt) -> get key source dflt node
     | Set(key, v) ->
-        let node = { node with Sequence = node.Sequence + 1L }
-        Done, apply key (L1Change.Put(Lifecycle.written o node.Now (jitter o) node.Now node.Sequence (box v))) (supersede key node)
+        let stamp, node = stamped node
+        Done, apply key (L1Change.Put(Lifecycle.written o node.Now (jitter o) stamp Origin (box v))) (supersede key node)
     | Remove key -> Done, supersede key { node with Entries = Map.remove key node.Entries }
     | Expire key -> Done, apply key (L1Change.ExpireAt node.Now) (supersede key node)
     | TryGet key ->

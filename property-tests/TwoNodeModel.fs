@@ -32,7 +32,6 @@ type World =
       L1: Map<NodeId * string, Entry>
       L2: Map<string, Entry>
       Channel: (NodeId * string * Remote) list
-      Sequence: int64
       /// The timestamp of every value ever produced (values are unique).
       Produced: Map<int, int64>
       NextValue: int
@@ -43,6 +42,9 @@ type World =
 
 let private other = function A -> B | B -> A
 
+/// Each node's origin (`Order`): what breaks a tie between their writes stamped in the same tick.
+let originOf = function A -> 1L | B -> 2L
+
 /// What an L2 tombstone holds instead of a value (never served: a read of one is a miss).
 let private tombstoneValue = obj ()
 
@@ -52,18 +54,18 @@ let private isTombstone (e: Entry) = obj.ReferenceEquals(e.Value, tombstoneValue
 let private applyL2 (now: int64) key (change: L2Change) (l2: Map<string, Entry>) =
     let live = Map.tryFind key l2 |> Option.filter (fun e -> now < e.PhysicalExpiry)
     match change with
-    // L2 stores no write sequence (it is per node): an entry read back from it has sequence 0.
-    | L2Change.Put e when live |> Option.forall (fun c -> e.Timestamp >= c.Timestamp) -> Map.add key { e with Sequence = 0L } l2
-    | L2Change.Remove ts when live |> Option.forall (fun c -> ts >= c.Timestamp) ->
+    // The scripts' guard: the order of writes (`Order`), ties between nodes broken by origin.
+    | L2Change.Put e when live |> Option.forall (fun c -> Order.notBefore e.Timestamp e.Origin c.Timestamp c.Origin) -> Map.add key e l2
+    | L2Change.Remove(ts, origin) when live |> Option.forall (fun c -> Order.notBefore ts origin c.Timestamp c.Origin) ->
         // A tombstone: it outlives the removed value, and its timestamp refuses older writes.
         let until = max (Ticks.add ts Lifecycle.TombstoneLifetime.Ticks) (live |> Option.map (fun c -> c.PhysicalExpiry) |> Option.defaultValue 0L)
         let tombstone =
-            { Value = tombstoneValue; Timestamp = ts; Sequence = 0L; LogicalExpiry = ts; PhysicalExpiry = until
+            { Value = tombstoneValue; Timestamp = ts; Origin = origin; LogicalExpiry = ts; PhysicalExpiry = until
               EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0 }
         Map.add key tombstone l2
-    | L2Change.Expire at ->
+    | L2Change.Expire(ts, origin, at) ->
         match live with
-        | Some c when at >= c.Timestamp && at < c.LogicalExpiry -> Map.add key { c with LogicalExpiry = at } l2
+        | Some c when Order.notBefore ts origin c.Timestamp c.Origin && at < c.LogicalExpiry -> Map.add key { c with LogicalExpiry = at } l2
         | _ -> l2
     | _ -> l2
 
@@ -106,7 +108,7 @@ let private observe node ts w =
 /// A write on (or heard by) a node supersedes its slow factories of the key that it is newer than: their
 /// results never land (SEMANTICS §3.6).
 let private supersede node key (write: Write) w =
-    { w with Running = w.Running |> List.filter (fun (n, k, run: FactoryRun) -> not (n = node && k = key && Work.supersedes run.StartedAt write)) }
+    { w with Running = w.Running |> List.filter (fun (n, k, run: FactoryRun) -> not (n = node && k = key && Work.supersedes (originOf node) run.StartedAt write)) }
 
 /// A GetOrSet on one node; the answer is the value returned, if any.
 let private get node key succeeds w : int option * World =
@@ -115,9 +117,9 @@ let private get node key succeeds w : int option * World =
     match l1Of node key w with
     | ValueSome e when state e = Fresh || state e = RefreshDue -> Some(unbox e.Value), w // (refresh not modelled here)
     | current ->
-        let ts, w = stampOf node { w with Sequence = w.Sequence + 1L }
+        let ts, w = stampOf node w
         let request =
-            { Options = o; Now = w.Now; Timestamp = ts; Sequence = w.Sequence; Refresh = false
+            { Options = o; Now = w.Now; Timestamp = ts; Origin = originOf node; Refresh = false
               Current = current; Default = ValueNone; HasDistributed = true }
         // Redis keeps what the fake clock expired; the node observes whatever it reads.
         let w = match Map.tryFind key w.L2 with Some e -> observe node e.Timestamp w | None -> w
@@ -147,31 +149,31 @@ let step (op: Op) (w: World) : int option * World =
     | Set(node, key) ->
         let v, w = fresh w
         let ts, w = stampOf node w
-        let w = { w with Sequence = w.Sequence + 1L; Produced = Map.add v ts w.Produced }
-        let e = Commands.set o w.Now ts 0L w.Sequence true (box v)
+        let w = { w with Produced = Map.add v ts w.Produced }
+        let e = Commands.set o w.Now ts 0L (originOf node) true (box v)
         None, effects node key e.Change e.Distributed e.Notify (supersede node key Write.Local w)
     | Remove(node, key) ->
-        let ts, w = stampOf node { w with Sequence = w.Sequence + 1L }
+        let ts, w = stampOf node w
         let w = supersede node key Write.Local w
-        let e = Commands.remove o ts true
+        let e = Commands.remove o ts (originOf node) true
         None, effects node key e.Change e.Distributed e.Notify w
     | Expire(node, key) ->
         let ts, w = stampOf node w
-        let e = Commands.expire o w.Now ts true
+        let e = Commands.expire o w.Now ts (originOf node) true
         None, effects node key e.Change e.Distributed e.Notify (supersede node key Write.Local w)
     | Deliver ->
         match w.Channel with
         | (sender, key, notice) :: rest ->
             let receiver = other sender
             let w = observe receiver (Lifecycle.timestampOf notice) w
-            let w = supersede receiver key (Write.Remote(Lifecycle.timestampOf notice)) w
+            let w = supersede receiver key (Write.Remote(Lifecycle.timestampOf notice, Lifecycle.originOf notice)) w
             let change = Lifecycle.applyRemote w.Now (l1Of receiver key w) notice
             None, applyL1 receiver key change { w with Channel = rest }
         | [] -> None, w
     | Begin(node, key) ->
-        let ts, w = stampOf node { w with Sequence = w.Sequence + 1L }
+        let ts, w = stampOf node w
         let request =
-            { Options = o; Now = w.Now; Timestamp = ts; Sequence = w.Sequence; Refresh = false
+            { Options = o; Now = w.Now; Timestamp = ts; Origin = originOf node; Refresh = false
               Current = l1Of node key w; Default = ValueNone; HasDistributed = true }
         match Flight.plan request with
         | FlightPlan.ReadDistributed(run, _, _)
@@ -211,7 +213,7 @@ let private scenario =
 
 let start o =
     { Now = DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks; Options = o; L1 = Map.empty; L2 = Map.empty
-      Channel = []; Sequence = 0L; Produced = Map.empty; NextValue = 1; Running = []; Stamps = Map.empty }
+      Channel = []; Produced = Map.empty; NextValue = 1; Running = []; Stamps = Map.empty }
 
 [<Property(MaxTest = 1000)>]
 let ``8. across L1 and L2, an older result never overwrites a newer one`` () =
@@ -246,7 +248,7 @@ let ``9. once a Set's notification is delivered, the other node never returns an
                 | _ -> ok
             let floors =
                 match op, w.Channel with
-                | Deliver, (sender, key, Remote.Set ts) :: _ ->
+                | Deliver, (sender, key, Remote.Set(ts, _)) :: _ ->
                     match Map.tryFind key w.L2 with
                     | Some e when e.Timestamp = ts && w.Now < e.PhysicalExpiry ->
                         Map.add (other sender, key) (ts, e.PhysicalExpiry) floors

@@ -18,7 +18,7 @@ namespace Fusion;
 public sealed class FusionCache : IDisposable
 {
     private readonly MemoryLevel _memory;
-    private readonly FlightTable _flights = new();
+    private readonly FlightTable _flights;
     private readonly FlightLeader _leader;
     private readonly Clock _clock;
     private readonly EntryOptions _defaults;
@@ -28,14 +28,17 @@ public sealed class FusionCache : IDisposable
     internal FusionCache(int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
         Func<MemoryLevel, FlightTable, Clock, Guid, DistributedLevel>? distributed = null)
     {
+        var origin = Order.originOf(InstanceId);
+        _flights = new FlightTable(origin);
         _memory = new MemoryLevel(capacity, _flights);
-        _clock = new Clock(time);
+        _clock = new Clock(time, origin);
         _defaults = defaults;
         _distributed = distributed?.Invoke(_memory, _flights, _clock, InstanceId);
         _leader = new FlightLeader(_memory, _flights, _clock, _distributed, SafeLogger.Wrap(logger));
     }
 
-    /// <summary>This node's id in backplane messages (a node ignores its own).</summary>
+    /// <summary>This node's id in backplane messages (a node ignores its own); its first bytes are the origin that
+    /// breaks ties between writes of different nodes in the same tick (<c>Order.originOf</c>).</summary>
     public Guid InstanceId { get; } = Guid.NewGuid();
 
     /// <summary>The cache-wide default entry options.</summary>
@@ -98,7 +101,7 @@ public sealed class FusionCache : IDisposable
         var o = Resolve(options);
         var now = _clock.Now;
         var stamp = _clock.Stamp(now);
-        return Run<T>(key, Commands.set(o, now, stamp, _clock.Jitter(o), Clock.SequenceOf(stamp), _distributed is not null, value), o);
+        return Run<T>(key, Commands.set(o, now, stamp, _clock.Jitter(o), _clock.Origin, _distributed is not null, value), o);
     }
 
     /// <summary>The key's value if it is fresh (or stale, with <see cref="FusionCacheEntryOptions.AllowStaleOnReadOnly"/>)
@@ -131,7 +134,7 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        return Run<object>(key, Commands.remove(o, _clock.Stamp(_clock.Now), _distributed is not null), o);
+        return Run<object>(key, Commands.remove(o, _clock.Stamp(_clock.Now), _clock.Origin, _distributed is not null), o);
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value
@@ -141,7 +144,7 @@ public sealed class FusionCache : IDisposable
         CheckKey(key);
         var o = Resolve(options);
         var now = _clock.Now;
-        return Run<object>(key, Commands.expire(o, now, _clock.Stamp(now), _distributed is not null), o);
+        return Run<object>(key, Commands.expire(o, now, _clock.Stamp(now), _clock.Origin, _distributed is not null), o);
     }
 
     /// <summary>Applies a command's effects: L1 now (superseding the key's running flight), L2 and the

@@ -31,6 +31,9 @@ public sealed class FusionCacheBuilder
     private TimeSpan _circuitBreak = TimeSpan.Zero;
     private int _recoveryCapacity = 10_000;
     private TimeSpan _recoveryDelay = TimeSpan.FromSeconds(1);
+    private long _recoveryMaxBytes = 64L * 1024 * 1024;
+    private TimeSpan _maxClockSkew = TimeSpan.FromMinutes(1);
+    private TimeSpan _disposeDrain = TimeSpan.FromSeconds(2);
 
     /// <summary>The most entries L1 holds, at least 1; the write that would go beyond it evicts
     /// another entry (S3-FIFO).</summary><value>Default 1000.</value>
@@ -148,16 +151,34 @@ public sealed class FusionCacheBuilder
         return this;
     }
 
-    /// <summary>The auto-recovery queue: how many keys' failed L2 operations it keeps (the oldest is dropped
-    /// beyond), and how often it retries while Redis is reachable.</summary>
-    /// <value>Default 10,000 keys, every 1 s.</value>
-    public FusionCacheBuilder WithAutoRecovery(int maxItems = 10_000, TimeSpan? delay = null)
+    /// <summary>The auto-recovery queue: how many keys' failed L2 operations it keeps and how many bytes of values
+    /// (the oldest keys are dropped beyond either, with a warning), how often it retries while Redis is reachable,
+    /// and how long <c>Dispose</c> waits for it to drain before it drops (and logs) what is left.</summary>
+    /// <value>Default 10,000 keys, 64 MiB, every 1 s, 2 s on dispose.</value>
+    public FusionCacheBuilder WithAutoRecovery(int maxItems = 10_000, TimeSpan? delay = null, long? maxBytes = null, TimeSpan? drainOnDispose = null)
     {
         Throw.IfInvalid(maxItems < 1 ? $"maxItems = {maxItems} is invalid: it must be at least 1" : null, nameof(maxItems), maxItems);
         var d = delay ?? _recoveryDelay;
         Throw.IfInvalid(OptionRules.timeout(nameof(delay), d), nameof(delay), d);
+        var bytes = maxBytes ?? _recoveryMaxBytes;
+        Throw.IfInvalid(bytes < 1 ? $"maxBytes = {bytes} is invalid: it must be at least 1" : null, nameof(maxBytes), bytes);
+        var drain = drainOnDispose ?? _disposeDrain;
+        Throw.IfInvalid(OptionRules.duration(nameof(drainOnDispose), drain), nameof(drainOnDispose), drain);
         _recoveryCapacity = maxItems;
         _recoveryDelay = d;
+        _recoveryMaxBytes = bytes;
+        _disposeDrain = drain;
+        return this;
+    }
+
+    /// <summary>How far ahead of this node's clock another node's timestamp may be (in a notification, an L2 entry):
+    /// within it, this node's later writes are ordered after it; beyond it, the message or entry is malformed
+    /// (logged, counted, ignored), so one forged or corrupt stamp can neither pin a key nor reorder writes.</summary>
+    /// <value>Default 1 minute.</value>
+    public FusionCacheBuilder WithMaxClockSkew(TimeSpan maxSkew)
+    {
+        Throw.IfInvalid(maxSkew <= TimeSpan.Zero || maxSkew == Timeout.InfiniteTimeSpan ? $"maxSkew = {maxSkew} is invalid: it must be positive and finite" : null, nameof(maxSkew), maxSkew);
+        _maxClockSkew = maxSkew;
         return this;
     }
 
@@ -167,7 +188,7 @@ public sealed class FusionCacheBuilder
         // Every part logs through the safe wrapper: a throwing log provider never breaks background work.
         var logger = SafeLogger.Wrap(_logger);
         if (_redis is null) return new(_capacity, _defaults, _time, logger);
-        var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay);
+        var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay, _recoveryMaxBytes, _maxClockSkew, _disposeDrain);
         var connect = _redis;
         return new(_capacity, _defaults, _time, logger, (memory, flights, clock, id) =>
         {

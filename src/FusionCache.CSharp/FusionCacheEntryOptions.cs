@@ -73,8 +73,8 @@ public sealed class FusionCacheEntryOptions
     /// in hand, is always abandoned past it (and queued for recovery).</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
     public TimeSpan DistributedCacheSoftTimeout { get => _distributedSoftTimeout ?? Timeout.InfiniteTimeSpan; init => _distributedSoftTimeout = Check(OptionRules.timeout(nameof(DistributedCacheSoftTimeout), value), nameof(DistributedCacheSoftTimeout), value); }
 
-    /// <summary>Past it an L2 operation is abandoned (a read is a miss, a write is queued for recovery).</summary><value>Default <see cref="Timeout.InfiniteTimeSpan"/>.</value>
-    public TimeSpan DistributedCacheHardTimeout { get => _distributedHardTimeout ?? Timeout.InfiniteTimeSpan; init => _distributedHardTimeout = Check(OptionRules.timeout(nameof(DistributedCacheHardTimeout), value), nameof(DistributedCacheHardTimeout), value); }
+    /// <summary>Past it an L2 operation is abandoned (a read is a miss, a write is queued for recovery).</summary><value>Default 1 s: a paused or stalled Redis never holds a caller much longer.</value>
+    public TimeSpan DistributedCacheHardTimeout { get => _distributedHardTimeout ?? EntryOptionsModule.Default.DistributedCacheHardTimeout; init => _distributedHardTimeout = Check(OptionRules.timeout(nameof(DistributedCacheHardTimeout), value), nameof(DistributedCacheHardTimeout), value); }
 
     /// <summary>L2 writes are fire-and-forget: callers do not wait for them.</summary><value>Default false (or the <c>backgroundWrites</c> given to <c>WithRedis</c>).</value>
     public bool AllowBackgroundDistributedCacheOperations { get => _backgroundDistributed ?? false; init => _backgroundDistributed = value; }

@@ -14,23 +14,24 @@ module Commands =
         struct ((if hasDistributed && not o.SkipDistributedCacheWrite then l2 () else L2Change.Keep),
                 (if hasDistributed && not o.SkipBackplaneNotifications then ValueSome(notice ()) else ValueNone))
 
-    /// Write a fresh value at `now`; `timestamp` and `sequence` order the write.
-    let set (o: EntryOptions) (now: int64) (timestamp: int64) (jitter: int64) (sequence: int64) (hasDistributed: bool) (value: obj) : Effects =
+    /// Write a fresh value at `now`; `timestamp` and `origin` order the write (`Order`).
+    let set (o: EntryOptions) (now: int64) (timestamp: int64) (jitter: int64) (origin: int64) (hasDistributed: bool) (value: obj) : Effects =
         let struct (l2, notify) =
             reach o hasDistributed
-                (fun () -> L2Change.Put(Lifecycle.writtenDistributed o now jitter timestamp sequence value))
-                (fun () -> Remote.Set timestamp)
-        { Change = L1Change.Put(Lifecycle.written o now jitter timestamp sequence value); Distributed = l2; Notify = notify }
+                (fun () -> L2Change.Put(Lifecycle.writtenDistributed o now jitter timestamp origin value))
+                (fun () -> Remote.Set(timestamp, origin))
+        { Change = L1Change.Put(Lifecycle.written o now jitter timestamp origin value); Distributed = l2; Notify = notify }
 
     /// Delete the key everywhere. A flight running for the key here is superseded by the write
     /// (`Work.supersedes`), so its older result cannot bring the value back: L1 keeps nothing.
-    let remove (o: EntryOptions) (timestamp: int64) (hasDistributed: bool) : Effects =
-        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Remove timestamp) (fun () -> Remote.Remove timestamp)
+    let remove (o: EntryOptions) (timestamp: int64) (origin: int64) (hasDistributed: bool) : Effects =
+        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Remove(timestamp, origin)) (fun () -> Remote.Remove(timestamp, origin))
         { Change = L1Change.Drop; Distributed = l2; Notify = notify }
 
-    /// Make the key stale everywhere (here at `now`; elsewhere as of `timestamp`).
-    let expire (o: EntryOptions) (now: int64) (timestamp: int64) (hasDistributed: bool) : Effects =
-        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Expire timestamp) (fun () -> Remote.Expire timestamp)
+    /// Make the key stale everywhere: here and in L2 as of `now` (so the next read, here or from L2,
+    /// finds it stale), on other nodes as of their own now; every copy written up to `timestamp` by `origin`.
+    let expire (o: EntryOptions) (now: int64) (timestamp: int64) (origin: int64) (hasDistributed: bool) : Effects =
+        let struct (l2, notify) = reach o hasDistributed (fun () -> L2Change.Expire(timestamp, origin, now)) (fun () -> Remote.Expire(timestamp, origin))
         { Change = L1Change.ExpireAt now; Distributed = l2; Notify = notify }
 
 /// A circuit breaker for L2: after an error, L2 is skipped until `OpenUntil`.

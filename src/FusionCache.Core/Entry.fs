@@ -10,9 +10,10 @@ type Entry =
       /// When the value was produced: a factory result carries the instant its flight began, so a
       /// value read before a concurrent write never passes for newer than it.
       Timestamp: int64
-      /// The node's write sequence when the value was produced: orders writes within one clock
-      /// tick (a coarse or fake clock), so a read begun before a `Set` loses to it even then.
-      Sequence: int64
+      /// The node that made the write (a non-negative id, `Order.originOf` its instance id): breaks
+      /// ties between writes of different nodes stamped in the same tick. A node's own stamps never
+      /// repeat, so (Timestamp, Origin) orders every write, everywhere the same (`Order`).
+      Origin: int64
       LogicalExpiry: int64
       PhysicalExpiry: int64
       EagerRefreshAt: int64
@@ -20,6 +21,33 @@ type Entry =
       IsStale: bool
       /// Fail-safe activations since the last factory success.
       FailSafeCycles: int }
+
+/// The order of writes, the same in L1, in a node's decision on a notification and in L2's write guard
+/// (SEMANTICS §4): by timestamp, then by origin. Nodes that saw the same writes keep the same one.
+module Order =
+    /// Whether the write (ts1, o1) comes after (ts2, o2).
+    let inline after (ts1: int64) (o1: int64) (ts2: int64) (o2: int64) : bool =
+        ts1 > ts2 || (ts1 = ts2 && o1 > o2)
+
+    /// Whether the write (ts1, o1) comes after (ts2, o2) or is the same write.
+    let inline notBefore (ts1: int64) (o1: int64) (ts2: int64) (o2: int64) : bool =
+        ts1 > ts2 || (ts1 = ts2 && o1 >= o2)
+
+    /// A node's origin from its instance id: the id's first 8 bytes with the sign bit cleared, so that
+    /// signed comparison here and Redis's byte-wise big-endian comparison agree.
+    let originOf (instanceId: System.Guid) : int64 =
+        let bytes = instanceId.ToByteArray()
+        System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(System.ReadOnlySpan bytes) &&& System.Int64.MaxValue
+
+    /// The latest timestamp another node's write may carry when this node's clock reads `now`, with
+    /// `maxSkew` ticks of clock skew allowed between nodes (SEMANTICS §4).
+    let latestPlausible (now: int64) (maxSkew: int64) : int64 = Ticks.add now maxSkew
+
+    /// Whether a timestamp from another node (a notification, an L2 entry) is one this node may follow:
+    /// not negative, not beyond the skew bound. One forged or corrupt stamp further ahead would pin its
+    /// key (every later write older than it) and move this node's clock: it is malformed instead.
+    let plausible (now: int64) (maxSkew: int64) (timestamp: int64) : bool =
+        timestamp >= 0L && timestamp <= latestPlausible now maxSkew
 
 /// The state of an entry at an instant: a pure function of the entry and `now`.
 /// A struct union of fieldless cases, so classifying a hit allocates nothing.

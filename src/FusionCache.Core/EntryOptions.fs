@@ -33,7 +33,8 @@ type EntryOptions =
       DistributedCacheDuration: TimeSpan voption
       /// Past it an L2 read is abandoned (a miss) when a fallback exists, and a write always. Default infinite.
       DistributedCacheSoftTimeout: TimeSpan
-      /// Past it an L2 operation is abandoned (a read is a miss). Default infinite.
+      /// Past it an L2 operation is abandoned (a read is a miss, a write is queued for recovery).
+      /// Default 1 s: a paused or stalled Redis never holds a caller much longer than that.
       DistributedCacheHardTimeout: TimeSpan
       /// L2 writes are fire-and-forget: callers do not wait for them. Default false.
       AllowBackgroundDistributedCacheOperations: bool
@@ -88,7 +89,7 @@ module EntryOptions =
           AllowStaleOnReadOnly = false
           DistributedCacheDuration = ValueNone
           DistributedCacheSoftTimeout = Timeout.InfiniteTimeSpan
-          DistributedCacheHardTimeout = Timeout.InfiniteTimeSpan
+          DistributedCacheHardTimeout = TimeSpan.FromSeconds 1.0
           AllowBackgroundDistributedCacheOperations = false
           AllowBackgroundBackplaneOperations = true
           SkipDistributedCacheRead = false

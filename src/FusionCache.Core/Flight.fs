@@ -27,8 +27,8 @@ type FlightRequest =
       Now: int64
       /// The timestamp the result will carry (the shell's write stamp, at or just after `Now`).
       Timestamp: int64
-      /// The node's next write sequence: the result's sequence.
-      Sequence: int64
+      /// This node's origin: the result's (`Order`).
+      Origin: int64
       /// An eager refresh: it runs even while the entry is valid.
       Refresh: bool
       /// L1's entry for the key.
@@ -43,8 +43,8 @@ type FlightRequest =
 type FactoryRun =
     { /// When the flight began: the timestamp its result will carry.
       StartedAt: int64
-      /// The node's write sequence when the flight began: its result's sequence.
-      Sequence: int64
+      /// This node's origin: its result's.
+      Origin: int64
       /// The entry to fall back on, if any (a stale entry, or a still-valid one being refreshed).
       Fallback: Entry voption
       /// The caller-given fail-safe default value, if any.
@@ -126,7 +126,7 @@ module Flight =
             let fallbackDefault = defaultOf o r.Default
             let run =
                 { StartedAt = r.Timestamp
-                  Sequence = r.Sequence
+                  Origin = r.Origin
                   Fallback = fallback
                   Default = fallbackDefault
                   Deadline = (if r.Refresh && not o.AllowTimedOutFactoryBackgroundCompletion then o.FactoryHardTimeout else noTimeout)
@@ -156,9 +156,9 @@ module Flight =
 
     /// A failure (error, timeout) answered by the fallback when one may be served: a still-valid
     /// entry as it is; else a fail-safe activation; else the default value; else the error.
-    /// `timestamp` / `sequence` order a default value stored as an entry.
+    /// `timestamp` / `origin` order a default value stored as an entry.
     let private failOver (o: EntryOptions) (now: int64) (fallback: Entry voption) (fallbackDefault: obj voption)
-                         (timestamp: int64) (sequence: int64) (error: Fusion.Err) : struct (Reply * L1Change) =
+                         (timestamp: int64) (origin: int64) (error: Fusion.Err) : struct (Reply * L1Change) =
         match fallback with
         | ValueSome e when now < e.LogicalExpiry -> struct (Reply.Value(e.Value, e.IsStale), L1Change.Keep)
         | ValueSome e when now < e.PhysicalExpiry && Lifecycle.canActivateFailSafe o e.FailSafeCycles ->
@@ -168,17 +168,17 @@ module Flight =
         | ValueNone ->
             match fallbackDefault with
             | ValueSome d when Lifecycle.canActivateFailSafe o 0 ->
-                struct (Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now timestamp sequence d))
+                struct (Reply.Value(d, true), L1Change.Put(Lifecycle.defaulted o now timestamp origin d))
             | _ -> struct (Reply.Error error, L1Change.Keep)
 
     /// The effects of a factory success beyond L1: the L2 write and the notification, as the options allow.
     let private distributedEffects (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) =
         let l2 =
             if run.HasDistributed && not o.SkipDistributedCacheWrite then
-                L2Change.Put(Lifecycle.writtenDistributed o now jitter run.StartedAt run.Sequence value)
+                L2Change.Put(Lifecycle.writtenDistributed o now jitter run.StartedAt run.Origin value)
             else L2Change.Keep
         let notify =
-            if run.HasDistributed && not o.SkipBackplaneNotifications then ValueSome(Remote.Set run.StartedAt)
+            if run.HasDistributed && not o.SkipBackplaneNotifications then ValueSome(Remote.Set(run.StartedAt, run.Origin))
             else ValueNone
         struct (l2, notify)
 
@@ -187,14 +187,14 @@ module Flight =
     /// activation when its options allow; every waiter then finds it in L1 (`replyFor`).
     let settle (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (outcome: Outcome) : Settlement =
         let failed error =
-            let struct (_, change) = failOver o now run.Fallback run.Default run.StartedAt run.Sequence error
+            let struct (_, change) = failOver o now run.Fallback run.Default run.StartedAt run.Origin error
             // A fail-safe activation stays on this node: L2 keeps the last real value.
             { Ending = Ending.Failed error; Change = change; Distributed = L2Change.Keep; Notify = ValueNone }
         match outcome with
         | Outcome.Succeeded v ->
             let struct (l2, notify) = distributedEffects o now jitter run v
             { Ending = Ending.Value(v, false)
-              Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt run.Sequence v)
+              Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt run.Origin v)
               Distributed = l2
               Notify = notify }
         | Outcome.Failed e -> failed e

@@ -21,20 +21,21 @@ type L2Change =
     | Keep
     /// Store this entry (its times are L2's: DistributedCacheDuration).
     | Put of Entry: Entry
-    /// Delete the key, unless L2 holds a value newer than `Timestamp`. L2 keeps a tombstone of the
+    /// Delete the key, unless L2 holds a write after (`Timestamp`, `Origin`). L2 keeps a tombstone of the
     /// remove (at least `Lifecycle.TombstoneLifetime`, and as long as the value would have lived) so
     /// that an older write arriving late cannot bring the value back.
-    | Remove of Timestamp: int64
-    /// Make the key stale at `Timestamp` (its logical expiry becomes at most that instant).
-    | Expire of Timestamp: int64
+    | Remove of Timestamp: int64 * Origin: int64
+    /// Make the key stale: its logical expiry becomes `At` (the expiring node's now, never later: an
+    /// acknowledged Expire leaves nothing fresh), unless L2 holds a write after (`Timestamp`, `Origin`).
+    | Expire of Timestamp: int64 * Origin: int64 * At: int64
 
 /// A notification about a key between nodes (the backplane's messages).
 [<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
 type Remote =
-    /// A newer value was written at `Timestamp`.
-    | Set of Timestamp: int64
-    | Remove of Timestamp: int64
-    | Expire of Timestamp: int64
+    /// A newer value was written at `Timestamp` by the node `Origin`.
+    | Set of Timestamp: int64 * Origin: int64
+    | Remove of Timestamp: int64 * Origin: int64
+    | Expire of Timestamp: int64 * Origin: int64
 
 /// The transitions of an entry: every way an entry is born, changes or dies.
 module Lifecycle =
@@ -42,8 +43,8 @@ module Lifecycle =
     let TombstoneLifetime = TimeSpan.FromMinutes 5.0
 
     /// A fresh entry written at `now` (SEMANTICS §1). `jitter` is drawn by the shell in
-    /// [0, JitterMaxDuration); `timestamp` and `sequence` say when the value was produced.
-    let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (sequence: int64) (value: obj) : Entry =
+    /// [0, JitterMaxDuration); `timestamp` and `origin` say when and where the value was produced.
+    let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
         let duration = o.Duration.Ticks
         let logical = Ticks.add (Ticks.add now duration) jitter
         let physical =
@@ -57,7 +58,7 @@ module Lifecycle =
             | _ -> Ticks.Never
         { Value = value
           Timestamp = timestamp
-          Sequence = sequence
+          Origin = origin
           LogicalExpiry = logical
           PhysicalExpiry = physical
           EagerRefreshAt = eager
@@ -65,8 +66,8 @@ module Lifecycle =
           FailSafeCycles = 0 }
 
     /// The entry L2 stores for a write at `now`: the same write, with L2's logical lifetime.
-    let writtenDistributed (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (sequence: int64) (value: obj) : Entry =
-        written { o with Duration = EntryOptions.distributedDuration o } now jitter timestamp sequence value
+    let writtenDistributed (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
+        written { o with Duration = EntryOptions.distributedDuration o } now jitter timestamp origin value
 
     /// An entry read from L2, as L1 keeps it: its remaining lifetime, but never longer in L1 than
     /// Duration (L1 copies are the ones that can miss a notification).
@@ -93,12 +94,12 @@ module Lifecycle =
             FailSafeCycles = fallback.FailSafeCycles + 1 }
 
     /// The entry a caller-given fail-safe default becomes when there is no stale entry: stale,
-    /// valid for the throttle duration, one cycle, produced at `timestamp` / `sequence`.
-    let defaulted (o: EntryOptions) (now: int64) (timestamp: int64) (sequence: int64) (value: obj) : Entry =
+    /// valid for the throttle duration, one cycle, produced at `timestamp` by `origin`.
+    let defaulted (o: EntryOptions) (now: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
         let logical = Ticks.add now o.FailSafeThrottleDuration.Ticks
         { Value = value
           Timestamp = timestamp
-          Sequence = sequence
+          Origin = origin
           LogicalExpiry = logical
           PhysicalExpiry = max logical (Ticks.add now o.FailSafeMaxDuration.Ticks)
           EagerRefreshAt = Ticks.Never
@@ -111,14 +112,12 @@ module Lifecycle =
         if now >= e.LogicalExpiry then L1Change.Keep
         else L1Change.Put { e with LogicalExpiry = now; EagerRefreshAt = Ticks.Never }
 
-    /// Invariant 8: `incoming` may replace `current` only if it is not older, by timestamp and
-    /// then by sequence. A re-store of the same write (fail-safe activation) is equal, so it lands.
+    /// Invariant 8: `incoming` may replace `current` only if it is not older (`Order`). A re-store of
+    /// the same write (a fail-safe activation, the same write read back from L2) is equal, so it lands.
     let supersedes (current: Entry voption) (incoming: Entry) : bool =
         match current with
         | ValueNone -> true
-        | ValueSome c ->
-            incoming.Timestamp > c.Timestamp
-            || (incoming.Timestamp = c.Timestamp && incoming.Sequence >= c.Sequence)
+        | ValueSome c -> Order.notBefore incoming.Timestamp incoming.Origin c.Timestamp c.Origin
 
     /// After a reconnect, a copy written before `writtenBefore` may be out of date (missed
     /// notifications, a write refused on replay): it is expired (kept as a fallback) so the next
@@ -129,16 +128,24 @@ module Lifecycle =
     /// The timestamp a notification carries.
     let timestampOf (n: Remote) : int64 =
         match n with
-        | Remote.Set ts
-        | Remote.Remove ts
-        | Remote.Expire ts -> ts
+        | Remote.Set(ts, _)
+        | Remote.Remove(ts, _)
+        | Remote.Expire(ts, _) -> ts
+
+    /// The node that made the write a notification speaks of.
+    let originOf (n: Remote) : int64 =
+        match n with
+        | Remote.Set(_, o)
+        | Remote.Remove(_, o)
+        | Remote.Expire(_, o) -> o
 
     /// What a remote notification does to this node's copy: lazy invalidation, never a re-read. Whether it
     /// also supersedes a flight running here is `Work.supersedes`'s decision, not the copy's.
     let applyRemote (now: int64) (current: Entry voption) (n: Remote) : L1Change =
         match current, n with
         | ValueNone, _ -> L1Change.Keep
-        | ValueSome c, Remote.Set ts -> if ts > c.Timestamp then L1Change.Drop else L1Change.Keep
+        // The same order as L1's and L2's (`Order`): a Set tied in time with our copy wins by origin.
+        | ValueSome c, Remote.Set(ts, o) -> if Order.after ts o c.Timestamp c.Origin then L1Change.Drop else L1Change.Keep
         // A message older than our copy speaks of a value we have already replaced.
-        | ValueSome c, Remote.Remove ts -> if ts >= c.Timestamp then L1Change.Drop else L1Change.Keep
-        | ValueSome c, Remote.Expire ts -> if ts >= c.Timestamp then expire now c else L1Change.Keep
+        | ValueSome c, Remote.Remove(ts, o) -> if Order.notBefore ts o c.Timestamp c.Origin then L1Change.Drop else L1Change.Keep
+        | ValueSome c, Remote.Expire(ts, o) -> if Order.notBefore ts o c.Timestamp c.Origin then expire now c else L1Change.Keep

@@ -5,8 +5,9 @@ namespace Fusion.Core
 type Write =
     /// A `Set`, `Remove` or `Expire` made on this node.
     | Local
-    /// A notification of a write another node made at `Timestamp`.
-    | Remote of Timestamp: int64
+    /// A write another node made at `Timestamp` (a notification, or L2 refusing this node's write
+    /// because it holds that one).
+    | Remote of Timestamp: int64 * Origin: int64
 
 /// The work in progress of a key (SEMANTICS §3.6): which flight callers join, which results may land,
 /// and what a write does to a flight already running. The shell keeps one flight per key in its table
@@ -15,14 +16,15 @@ type Write =
 /// The record that a newer write happened lives on the flight it superseded, not in L1: reads,
 /// eviction and expiry touch only L1, so none of them can erase it while the older result may land.
 module Work =
-    /// Whether `write` supersedes a flight that began at `startedAt` (its result's timestamp; 0 while
-    /// its leader has not stamped it yet). A local write always does: it is this node's newest write,
-    /// and a flight that overlaps it may have read the source before it. A remote write does when it is
-    /// newer than the flight's start (an older one is already older than the flight's result).
-    let supersedes (startedAt: int64) (write: Write) : bool =
+    /// Whether `write` supersedes a flight of this node (`self`) that began at `startedAt` (its result's
+    /// timestamp; 0 while its leader has not stamped it yet). A local write always does: it is this
+    /// node's newest write, and a flight that overlaps it may have read the source before it. A remote
+    /// write does when it comes after the flight's result in the order of writes (`Order`); an older
+    /// one is already older than the flight's result.
+    let supersedes (self: int64) (startedAt: int64) (write: Write) : bool =
         match write with
         | Write.Local -> true
-        | Write.Remote ts -> ts > startedAt
+        | Write.Remote(ts, origin) -> Order.after ts origin startedAt self
 
     /// Whether a caller arriving now may join a flight. A superseded flight is not the key's any more
     /// (callers after the write start afresh); an abandoned one had its factory cancelled.

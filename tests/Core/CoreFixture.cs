@@ -25,8 +25,8 @@ internal static class CoreFixture
             FactoryHardTimeout = TimeSpan.FromSeconds(3),
         });
 
-    public static Entry Entry(object value, long timestamp, long logical, long physical, long eager = Ticks.Never, bool isStale = false, int cycles = 0, long sequence = 0) =>
-        new(value, timestamp, sequence, logical, physical, eager, isStale, cycles);
+    public static Entry Entry(object value, long timestamp, long logical, long physical, long eager = Ticks.Never, bool isStale = false, int cycles = 0, long origin = 0) =>
+        new(value, timestamp, origin, logical, physical, eager, isStale, cycles);
 
     public static FSharpValueOption<Entry> Some(Entry e) => FSharpValueOption<Entry>.NewValueSome(e);
 

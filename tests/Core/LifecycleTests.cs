@@ -9,7 +9,7 @@ public sealed class LifecycleTests
     [Fact]
     public void Written_WithFailSafeOff_ExpiresPhysicallyWithItsLogicalExpiryJitterIncluded()
     {
-        var entry = Lifecycle.written(Options(new() { Duration = TimeSpan.FromSeconds(10) }), Now, jitter: 7, timestamp: Now - 3, sequence: 1, "v");
+        var entry = Lifecycle.written(Options(new() { Duration = TimeSpan.FromSeconds(10) }), Now, jitter: 7, timestamp: Now - 3, origin: 1, "v");
 
         Assert.Equal(Now + 10 * Second + 7, entry.LogicalExpiry);
         Assert.Equal(entry.LogicalExpiry, entry.PhysicalExpiry);
@@ -21,7 +21,7 @@ public sealed class LifecycleTests
     [Fact]
     public void Written_WithFailSafeOn_LivesPhysicallyForFailSafeMaxDuration()
     {
-        var entry = Lifecycle.written(FailSafe(durationSeconds: 10, maxSeconds: 100), Now, 0, Now, sequence: 1, "v");
+        var entry = Lifecycle.written(FailSafe(durationSeconds: 10, maxSeconds: 100), Now, 0, Now, origin: 1, "v");
 
         Assert.Equal(Now + 100 * Second, entry.PhysicalExpiry);
     }
@@ -29,7 +29,7 @@ public sealed class LifecycleTests
     [Fact]
     public void Written_WhenFailSafeMaxDurationIsBelowDurationPlusJitter_KeepsPhysicalAtOrAfterLogical()
     {
-        var entry = Lifecycle.written(FailSafe(durationSeconds: 10, maxSeconds: 1), Now, jitter: 5 * Second, Now, sequence: 1, "v");
+        var entry = Lifecycle.written(FailSafe(durationSeconds: 10, maxSeconds: 1), Now, jitter: 5 * Second, Now, origin: 1, "v");
 
         Assert.Equal(Now + 15 * Second, entry.LogicalExpiry);
         Assert.True(entry.PhysicalExpiry >= entry.LogicalExpiry);
@@ -38,7 +38,7 @@ public sealed class LifecycleTests
     [Fact]
     public void Written_WithAnEagerThreshold_SetsTheRefreshInstantAsThatFractionOfDuration()
     {
-        var entry = Lifecycle.written(Options(new() { Duration = TimeSpan.FromSeconds(10), EagerRefreshThreshold = 0.25 }), Now, 0, Now, sequence: 1, "v");
+        var entry = Lifecycle.written(Options(new() { Duration = TimeSpan.FromSeconds(10), EagerRefreshThreshold = 0.25 }), Now, 0, Now, origin: 1, "v");
 
         Assert.Equal(Now + 10 * Second / 4, entry.EagerRefreshAt);
     }
@@ -46,7 +46,7 @@ public sealed class LifecycleTests
     [Fact]
     public void Written_WithAHugeDuration_SaturatesInsteadOfOverflowing()
     {
-        var entry = Lifecycle.written(Options(new() { Duration = TimeSpan.MaxValue }), Now, 0, Now, sequence: 1, "v");
+        var entry = Lifecycle.written(Options(new() { Duration = TimeSpan.MaxValue }), Now, 0, Now, origin: 1, "v");
 
         Assert.Equal(Ticks.Never, entry.LogicalExpiry);
         Assert.True(EntryModule.classify(Now + 1_000 * Second, entry).IsFresh);
@@ -76,7 +76,7 @@ public sealed class LifecycleTests
     [Fact]
     public void Defaulted_IsAStaleEntryValidForTheThrottleWithOneCycle()
     {
-        var entry = Lifecycle.defaulted(FailSafe(throttleSeconds: 5), Now, timestamp: Now - 2, sequence: 1, "d");
+        var entry = Lifecycle.defaulted(FailSafe(throttleSeconds: 5), Now, timestamp: Now - 2, origin: 1, "d");
 
         Assert.Equal((Now + 5 * Second, true, 1, Now - 2), (entry.LogicalExpiry, entry.IsStale, entry.FailSafeCycles, entry.Timestamp));
         Assert.True(entry.PhysicalExpiry >= entry.LogicalExpiry);
@@ -104,11 +104,20 @@ public sealed class LifecycleTests
 
     [Fact]
     public void ApplyRemote_ANewerSet_DropsTheCopy() =>
-        Assert.True(Lifecycle.applyRemote(Now, Some(Entry("old", Now - 10, Now + 10, Now + 10)), Remote.NewSet(Now - 5)).IsDrop);
+        Assert.True(Lifecycle.applyRemote(Now, Some(Entry("old", Now - 10, Now + 10, Now + 10)), Remote.NewSet(Now - 5, 1)).IsDrop);
 
     [Fact]
     public void ApplyRemote_AnOlderSet_KeepsTheCopy() =>
-        Assert.True(Lifecycle.applyRemote(Now, Some(Entry("newer", Now - 1, Now + 10, Now + 10)), Remote.NewSet(Now - 5)).IsKeep);
+        Assert.True(Lifecycle.applyRemote(Now, Some(Entry("newer", Now - 1, Now + 10, Now + 10)), Remote.NewSet(Now - 5, 1)).IsKeep);
+
+    [Fact]
+    public void ApplyRemote_ASetInTheSameTick_IsOrderedByOrigin_AsL2OrdersIt()
+    {
+        var mine = Entry("mine", Now - 5, Now + 10, Now + 10, origin: 7);
+        Assert.True(Lifecycle.applyRemote(Now, Some(mine), Remote.NewSet(Now - 5, 8)).IsDrop);
+        Assert.True(Lifecycle.applyRemote(Now, Some(mine), Remote.NewSet(Now - 5, 6)).IsKeep);
+        Assert.True(Lifecycle.applyRemote(Now, Some(mine), Remote.NewSet(Now - 5, 7)).IsKeep); // the same write
+    }
 
     [Fact]
     public void Supersedes_LetsOnlyANotOlderEntryReplaceTheCurrentOne()

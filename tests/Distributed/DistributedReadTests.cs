@@ -126,6 +126,9 @@ public sealed class DistributedReadTests(RedisServerFixture redis, ITestOutputHe
         public T Deserialize<T>(ReadOnlySpan<byte> bytes) => System.Text.Json.JsonSerializer.Deserialize<T>(bytes)!;
     }
 
+    /// <summary>Within the clock-skew bound, but after every write a test makes.</summary>
+    private static DateTimeOffset Later => DateTimeOffset.UtcNow.AddSeconds(30);
+
     /// <summary>Payloads that cannot be read. Those with a timestamp carry one well in the past (but the last):
     /// the factory's write is newer.</summary>
     public static TheoryData<string, byte[]> Unreadable()
@@ -136,11 +139,20 @@ public sealed class DistributedReadTests(RedisServerFixture redis, ITestOutputHe
             { "shorter than the header", "garbage"u8.ToArray() },
             { "text", "this is not an envelope, it is a plain string some other program wrote"u8.ToArray() },
             { "all ones", Enumerable.Repeat((byte)0xFF, 64).ToArray() },
-            { "another format version", Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), version: 2, at: past).ToBytes() },
+            { "another format version", Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), version: 1, at: past).ToBytes() },
             { "logical expiry after physical", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: past) with { PhysicalExpiry = 1 }).ToBytes() },
             { "unknown flags", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: past) with { Flags = 0x80 }).ToBytes() },
             { "payload not JSON", Wire.Fresh("{not json", TimeSpan.FromMinutes(5), at: past).ToBytes() },
-            { "another format version, written later", Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), version: 2, at: DateTimeOffset.UtcNow.AddDays(1)).ToBytes() },
+            { "another format version, written later", Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), version: 1, at: DateTimeOffset.UtcNow.AddDays(1)).ToBytes() },
+            // The current version byte, stamped later than any write to come: the guard must ignore exactly what the
+            // decoder refuses, or the key is blocked for good (issue: garbage with a valid version byte).
+            { "stamped beyond the clock-skew bound", Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: DateTimeOffset.UtcNow.AddYears(170)).ToBytes() },
+            { "stamped an hour ahead", Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: DateTimeOffset.UtcNow.AddHours(1)).ToBytes() },
+            { "logical expiry after physical, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { PhysicalExpiry = 1 }).ToBytes() },
+            { "unknown flags, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { Flags = 0x80 }).ToBytes() },
+            { "negative fail-safe cycles, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { FailSafeCycles = -1 }).ToBytes() },
+            { "negative origin, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { Origin = -5 }).ToBytes() },
+            { "only the header of the current version, all ones after", [Wire.Version, .. Enumerable.Repeat((byte)0xFF, 60)] },
         };
     }
 
@@ -159,7 +171,7 @@ public sealed class DistributedReadTests(RedisServerFixture redis, ITestOutputHe
         Assert.Equal(1, Interlocked.Read(ref nodes.A.Distributed!.UnreadablePayloads));
         Assert.True(await nodes.Log(0).Logged("unreadable"), $"{what}: no log line");
         var stored = (byte[]?)await db.StringGetAsync(nodes.RedisKey("k"));
-        Assert.True(stored is { Length: >= 38 } && stored[0] == 1 && Wire.Decode(stored).PayloadText == "\"fresh\"",
+        Assert.True(stored is { Length: >= 46 } && stored[0] == Wire.Version && Wire.Decode(stored).PayloadText == "\"fresh\"",
             $"{what}: the factory's write did not replace the unreadable payload; L2 holds {Convert.ToHexString(stored ?? [])}");
         Assert.Equal("fresh", await Expect.Right(nodes.Add().GetOrSet<string>("k", factory.Invoke))); // another node reads it
     }

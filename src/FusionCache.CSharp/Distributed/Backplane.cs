@@ -25,8 +25,13 @@ internal sealed class Backplane
     private readonly Action<RedisChannel, RedisValue> _handler;
     private int _state;
 
-    public Backplane(RedisConnection connection, string cacheName, Guid instanceId, MemoryLevel memory, Clock clock, ILogger logger)
+    private readonly long _maxSkew;
+    private readonly LogThrottle _malformedLog = new(TimeSpan.FromSeconds(10));
+    private TaskCompletionSource? _probe;
+
+    public Backplane(RedisConnection connection, string cacheName, Guid instanceId, MemoryLevel memory, Clock clock, TimeSpan maxSkew, ILogger logger)
     {
+        _maxSkew = maxSkew.Ticks;
         _connection = connection;
         _channel = RedisChannel.Literal(cacheName + ":backplane:v" + NoticeCodec.Version);
         _instanceId = instanceId;
@@ -77,21 +82,62 @@ internal sealed class Backplane
     public async Task Publish(string key, Remote notice) =>
         await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(_instanceId, key, notice)).ConfigureAwait(false);
 
+    /// <summary>Sends a probe to this node's own subscription and waits until it comes back: true once the
+    /// subscription is live (from then on no notification is missed), false when it did not within the timeout.</summary>
+    public async Task<bool> Probe(TimeSpan timeout, CancellationToken cancel)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var echo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _probe, echo);
+            try
+            {
+                await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.Probe(_instanceId)).ConfigureAwait(false);
+                await echo.Task.WaitAsync(TimeSpan.FromMilliseconds(250), cancel).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (ex is TimeoutException or RedisException) { } // not back yet: again
+        }
+        return false;
+    }
+
+    /// <summary>Counts a malformed message; logs the first and then at most one each 10 s with the number skipped,
+    /// so a flood of garbage on the channel cannot flood the log.</summary>
+    private void Malformedly(string error)
+    {
+        Interlocked.Increment(ref Malformed);
+        if (_malformedLog.ShouldLog(_clock.Now, out var skipped))
+            _logger.LogWarning("Fusion: ignored a malformed backplane message: {Error} ({Skipped} more ignored since the last warning)", LogText.Of(error), skipped);
+    }
+
     private void Receive(RedisValue message)
     {
         try
         {
-            if (!NoticeCodec.TryDecode((byte[])message!, out var sender, out var key, out var notice, out var error))
+            var bytes = (byte[])message!;
+            if (NoticeCodec.IsProbe(bytes, out var prober))
             {
-                Interlocked.Increment(ref Malformed);
-                _logger.LogWarning("Fusion: ignored a malformed backplane message: {Error}", error);
+                if (prober == _instanceId) Volatile.Read(ref _probe)?.TrySetResult();
+                return;
+            }
+            if (!NoticeCodec.TryDecode(bytes, out var sender, out var key, out var notice, out var error))
+            {
+                Malformedly(error!);
                 return;
             }
             if (sender == _instanceId) return; // our own message: already applied here (invariant 9)
-            _clock.Observe(Lifecycle.timestampOf(notice)); // our next write comes after the one we heard of
             var now = _clock.Now;
+            var timestamp = Lifecycle.timestampOf(notice);
+            // A stamp beyond the skew bound would pin the key and drag this node's clock along (SEMANTICS §4).
+            if (!Fusion.Core.Order.plausible(now, _maxSkew, timestamp))
+            {
+                Malformedly($"stamped {timestamp} ticks, beyond the clock-skew bound of this node's clock ({now})");
+                return;
+            }
+            _clock.Observe(timestamp); // our next write comes after the one we heard of
             // A newer write elsewhere also supersedes a flight of the key running here (Work.supersedes).
-            _memory.Write(key, current => Lifecycle.applyRemote(now, current, notice), Write.NewRemote(Lifecycle.timestampOf(notice)));
+            _memory.Write(key, current => Lifecycle.applyRemote(now, current, notice), Write.NewRemote(timestamp, Lifecycle.originOf(notice)));
             Interlocked.Increment(ref Applied);
         }
         catch (Exception ex)

@@ -25,11 +25,15 @@ internal sealed class DistributedLevel : IDisposable
     private readonly DistributedSettings _settings;
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _replaySignal = new(0);
+    private readonly SemaphoreSlim _replayGate = new(1, 1);
+    private readonly LogThrottle _unreadableLog = new(TimeSpan.FromSeconds(10));
     private long _breakerOpenUntil = long.MinValue;
     private long _disconnectedAt; // 0 while connected
 
-    /// <summary>Debug counters the tests read.</summary>
-    public long UnreadablePayloads, FailedOperations, Replayed;
+    /// <summary>Debug counters the tests read: unreadable L2 payloads, failed Redis operations, keys replayed,
+    /// per-key replay failures (parked), operations dropped (queue bounds, too many failures, Dispose), writes
+    /// L2's guard refused, values the serializer could not write.</summary>
+    public long UnreadablePayloads, FailedOperations, Replayed, ParkedOperations, DroppedOperations, RefusedWrites, Unserializable;
 
     public DistributedLevel(Task<IConnectionMultiplexer> connecting, bool ownsConnection, DistributedSettings settings,
         Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
@@ -40,9 +44,9 @@ internal sealed class DistributedLevel : IDisposable
         _memory = memory;
         _clock = clock;
         _logger = logger;
-        _redis = new RedisLevel(_connection, settings.CacheName);
-        _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, clock, logger);
-        _queue = new RecoveryQueue(settings.RecoveryCapacity);
+        _redis = new RedisLevel(_connection, settings.CacheName, settings.MaxClockSkew);
+        _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, clock, settings.MaxClockSkew, logger);
+        _queue = new RecoveryQueue(settings.RecoveryCapacity, settings.RecoveryMaxBytes);
         _disconnectedAt = clock.Now; // until the connection is there
         _ = Attach(connecting);
         _ = ReplayLoop();
@@ -70,7 +74,13 @@ internal sealed class DistributedLevel : IDisposable
         connection.ConnectionRestored += OnConnectionRestored;
         _connection.Set(connection);
         if (connection.IsConnected) OnConnectionRestored(connection, null!);
-        else _ = _backplane.EnsureSubscribed();
+        else
+        {
+            // The first attempt failed before these handlers were attached (its event is gone): say so now, with
+            // the reason the multiplexer kept (no secrets: the configuration is not logged).
+            _logger.LogWarning("Fusion: could not connect to Redis yet; the cache works on L1 and retries: {Error}", FirstFailure(connection));
+            _ = _backplane.EnsureSubscribed();
+        }
     }
 
     public Backplane Backplane => _backplane;
@@ -102,7 +112,9 @@ internal sealed class DistributedLevel : IDisposable
             return FSharpValueOption<Entry>.ValueNone;
         }
         if (bytes is null) return FSharpValueOption<Entry>.ValueNone;
-        if (!EnvelopeCodec.TryDecode(bytes, out var header, out var payload, out var error))
+        // The decoder refuses what the write guard ignores (a stamp beyond the skew bound included), so an
+        // unreadable entry is a miss that the next write replaces.
+        if (!EnvelopeCodec.TryDecode(bytes, _redis.LatestPlausible(_clock.Now), out var header, out var payload, out var error))
             return Unreadable(key, error!);
         _clock.Observe(header.Timestamp); // our next write comes after the one we read
         if (header.IsTombstone) return FSharpValueOption<Entry>.ValueNone; // removed
@@ -130,58 +142,83 @@ internal sealed class DistributedLevel : IDisposable
         }
         catch (Exception ex)
         {
-            _logger.LogWarning("Fusion: the value for key {Key} could not be serialized; L2 is not written: {Error}", key, ex.Message);
-            write = null;
+            // Not in L2, so not announced either: the other nodes would drop their copy and re-read L2's older
+            // value as if it were the newest (SEMANTICS §4). The value stays in this node's L1 only.
+            Interlocked.Increment(ref Unserializable);
+            _logger.LogError("Fusion: the value for key {Key} could not be serialized; it stays in this node's memory only (not written to L2, not announced): {Error}",
+                LogText.Of(key), LogText.Of(ex.Message));
+            return Task.CompletedTask;
         }
         var notice = notify.IsSome ? notify.Value : null;
         var timeout = EntryOptionsModule.distributedWriteTimeout(options);
-        var sent = write is null ? Task.FromResult(true) : Send(key, write, notice, timeout);
+        var sent = write is null ? Task.FromResult(Sent.Written) : Send(key, write, notice, timeout);
         // The notification goes after the L2 write, so a node that re-reads finds the new value.
-        var notified = notice is null ? sent : NotifyAfter(sent, key, notice, timeout);
+        var notified = notice is null ? (Task)sent : NotifyAfter(sent, key, notice, timeout);
         if (options.AllowBackgroundDistributedCacheOperations) return Task.CompletedTask;
         return options.AllowBackgroundBackplaneOperations ? sent : notified;
     }
 
-    /// <summary>Applies the write; false when it was queued for recovery instead (its notice with it).</summary>
-    private async Task<bool> Send(string key, L2Write write, Remote? notice, TimeSpan timeout)
+    private enum Sent { Written, Queued, Refused }
+
+    /// <summary>Applies the write: written, queued for recovery (its notice with it), or refused by L2's guard.</summary>
+    private async Task<Sent> Send(string key, L2Write write, Remote? notice, TimeSpan timeout)
     {
-        if (!Available) { Queue(key, write, notice); return false; }
+        if (!Available) { Queue(key, write, notice); return Sent.Queued; }
         try
         {
-            await Within(_redis.Apply(key, write, _clock.Now), timeout).ConfigureAwait(false);
-            return true;
+            var refusedBy = await Within<(long Timestamp, long Origin)?>(_redis.Apply(key, write, _clock.Now), timeout).ConfigureAwait(false);
+            if (refusedBy is not { } winner) return Sent.Written;
+            Refused(key, write, winner);
+            return Sent.Refused;
         }
         catch (Exception ex)
         {
             Failed("write", key, ex);
             Queue(key, write, notice);
-            return false;
+            return Sent.Queued;
         }
     }
 
-    private async Task<bool> NotifyAfter(Task<bool> sent, string key, Remote notice, TimeSpan timeout)
+    /// <summary>L2's guard refused a write because it holds a later one (another node's, or a tie it wins): this
+    /// node adopts that verdict as it would a notification of it, so its copy of the key, and a flight of the key
+    /// older than that write, give way (SEMANTICS §4: a refused write is not kept by its writer either).</summary>
+    private void Refused(string key, L2Write write, (long Timestamp, long Origin) winner)
     {
-        if (!await sent.ConfigureAwait(false)) return false; // queued together with its write
-        if (!Available) { Queue(key, null, notice); return false; }
+        Interlocked.Increment(ref RefusedWrites);
+        _logger.LogDebug("Fusion: L2 refused the {What} of key {Key} stamped {Ours} by this node: it holds a later write stamped {Theirs} (origin {Origin})",
+            write.What, LogText.Of(key), write.Timestamp, winner.Timestamp, winner.Origin);
+        var seen = Remote.NewSet(winner.Timestamp, winner.Origin);
+        var now = _clock.Now;
+        _memory.Write(key, current => Lifecycle.applyRemote(now, current, seen), Fusion.Core.Write.NewRemote(winner.Timestamp, winner.Origin));
+    }
+
+    private async Task NotifyAfter(Task<Sent> sent, string key, Remote notice, TimeSpan timeout)
+    {
+        if (await sent.ConfigureAwait(false) != Sent.Written) return; // queued with its write, or refused: nothing new to tell
+        if (!Available) { Queue(key, null, notice); return; }
         try
         {
             await Within(_backplane.Publish(key, notice), timeout).ConfigureAwait(false);
-            return true;
         }
         catch (Exception ex)
         {
             Failed("notification", key, ex);
             Queue(key, null, notice);
-            return false;
         }
     }
 
     private void Queue(string key, L2Write? write, Remote? notice)
     {
         var dropped = _queue.Enqueue(key, write, notice);
-        if (dropped is not null)
-            _logger.LogWarning("Fusion: the recovery queue is full ({Capacity}); dropped the oldest operation, for key {Key}", _settings.RecoveryCapacity, dropped.Key);
+        if (dropped is not null) Dropped(dropped, $"the recovery queue is full ({_settings.RecoveryCapacity} keys, {_settings.RecoveryMaxBytes} bytes)");
         _replaySignal.Release();
+    }
+
+    private void Dropped(IReadOnlyCollection<string> keys, string why)
+    {
+        Interlocked.Add(ref DroppedOperations, keys.Count);
+        _logger.LogWarning("Fusion: {Why}; dropped the queued L2 operations of {Count} key(s), among them {Keys}",
+            why, keys.Count, string.Join(", ", keys.Take(5).Select(k => LogText.Of(k, 80))));
     }
 
     /// <summary>Replays the queue whenever Redis is reachable: on reconnect, and every recovery delay.</summary>
@@ -203,59 +240,170 @@ internal sealed class DistributedLevel : IDisposable
         }
     }
 
-    /// <summary>One pass over the queue, oldest first; stops at the first failure (Redis is still away).</summary>
+    /// <summary>One pass over the queue, oldest key first. A connection-level error ends the pass (Redis is away
+    /// again); a per-key error parks that key only (<c>Recovery.afterFailure</c>) and the pass goes on.</summary>
     internal async Task ReplayOnce()
     {
-        foreach (var pending in _queue.Snapshot())
+        await _replayGate.WaitAsync().ConfigureAwait(false); // one pass at a time (the loop, Dispose's drain)
+        try
         {
-            try
+            foreach (var key in _queue.Keys())
             {
-                if (pending.Write is not null) await _redis.Apply(pending.Key, pending.Write, _clock.Now).ConfigureAwait(false);
-                if (pending.Notice is not null) await _backplane.Publish(pending.Key, pending.Notice).ConfigureAwait(false);
-                _queue.Done(pending);
-                Interlocked.Increment(ref Replayed);
-            }
-            catch (Exception ex) when (IsTransient(ex))
-            {
-                _logger.LogDebug("Fusion: recovery replay paused, Redis is still unavailable: {Error}", ex.Message);
-                return;
+                if (!_queue.TryTake(key, _clock.Now, out var pending)) continue; // backing off, or taken meanwhile
+                if (!await ReplayKey(key, pending).ConfigureAwait(false)) return;
             }
         }
+        finally
+        {
+            _replayGate.Release();
+        }
+    }
+
+    /// <summary>Sends what the key owes, in order (its write, its expire, then their notices); false when Redis is
+    /// away. What was not sent goes back to the queue, merged with what arrived meanwhile.</summary>
+    private async Task<bool> ReplayKey(string key, Pending<L2Write> pending)
+    {
+        try
+        {
+            if (pending.Replace.IsSome)
+            {
+                if (await _redis.Apply(key, pending.Replace.Value, _clock.Now).ConfigureAwait(false) is { } winner) Refused(key, pending.Replace.Value, winner);
+                pending = Recovery.sentReplace(pending);
+            }
+            if (pending.Expire.IsSome)
+            {
+                await _redis.Apply(key, pending.Expire.Value, _clock.Now).ConfigureAwait(false);
+                pending = Recovery.sentExpire(pending);
+            }
+            if (pending.ReplaceNotice.IsSome)
+            {
+                await _backplane.Publish(key, pending.ReplaceNotice.Value).ConfigureAwait(false);
+                pending = Recovery.sentReplaceNotice(pending);
+            }
+            if (pending.ExpireNotice.IsSome)
+            {
+                await _backplane.Publish(key, pending.ExpireNotice.Value).ConfigureAwait(false);
+                pending = Recovery.sentExpireNotice(pending);
+            }
+            Interlocked.Increment(ref Replayed);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            var error = IsConnectionLevel(ex) ? ReplayError.Connection : ReplayError.Key;
+            var decision = Recovery.afterFailure(error, pending.Attempts, _clock.Now, _settings.RecoveryDelay);
+            if (decision.IsPause)
+            {
+                _logger.LogDebug("Fusion: recovery replay paused, Redis is still unavailable: {Error}", Short(ex));
+                Requeue(key, pending);
+                return false;
+            }
+            Interlocked.Increment(ref ParkedOperations);
+            if (decision.IsRetryAt)
+            {
+                var retryAt = decision.At;
+                _logger.LogError("Fusion: Redis refused the queued operations of key {Key} (attempt {Attempt} of {Max}); the key is parked until {RetryAt:O}, other keys go on: {Error}",
+                    LogText.Of(key), pending.Attempts + 1, Recovery.MaxAttempts, new DateTime(retryAt, DateTimeKind.Utc), Short(ex));
+                Requeue(key, Recovery.failed(retryAt, pending));
+            }
+            else
+            {
+                Interlocked.Increment(ref DroppedOperations);
+                _logger.LogError("Fusion: Redis refused the queued operations of key {Key} {Max} times; they are dropped: {Error}",
+                    LogText.Of(key), Recovery.MaxAttempts, Short(ex));
+            }
+            return true;
+        }
+    }
+
+    private void Requeue(string key, Pending<L2Write> pending)
+    {
+        var dropped = _queue.Merge(key, pending);
+        if (dropped is not null) Dropped(dropped, "the recovery queue is full");
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
+        var reason = e.Exception is null ? "" : Short(e.Exception);
         if (Interlocked.CompareExchange(ref _disconnectedAt, _clock.Now, 0) == 0)
-            _logger.LogWarning("Fusion: lost the connection to Redis ({Failure}); serving from L1 until it is back", e.FailureType);
+            _logger.LogWarning("Fusion: lost the connection to Redis ({Failure}); serving from L1 until it is back: {Error}", e.FailureType, reason);
+        // Still not connected (never yet, or not again): every failed attempt is worth knowing (a wrong password, an
+        // untrusted certificate), but not a line per retry.
+        else if (_connectFailureLog.ShouldLog(_clock.Now, out var skipped))
+            _logger.LogWarning("Fusion: could not connect to Redis ({Failure}); the cache works on L1 and retries ({Skipped} more failed attempts not logged): {Error}",
+                e.FailureType, skipped, reason);
+    }
+
+    private readonly LogThrottle _connectFailureLog = new(TimeSpan.FromSeconds(30));
+
+    /// <summary>Why a multiplexer that came back from connecting is not connected, as far as it says (its status
+    /// text names endpoints and states, never the password).</summary>
+    private static string FirstFailure(IConnectionMultiplexer connection)
+    {
+        try
+        {
+            var status = connection.GetStatus();
+            var line = status.Split('\n').FirstOrDefault(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase));
+            return LogText.Of(line?.Trim() ?? "no reason given yet", 300);
+        }
+        catch (Exception ex)
+        {
+            return Short(ex);
+        }
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         var disconnectedAt = Interlocked.Exchange(ref _disconnectedAt, 0);
-        if (disconnectedAt != 0)
+        _ = Restored(disconnectedAt != 0);
+    }
+
+    /// <summary>After a reconnect: once the subscription is back (so no notification can be missed from then on),
+    /// every copy held is revalidated against L2 on its next read, since notifications may have been missed
+    /// while away and a write made while away may be refused on replay by a newer one. Then the queue replays.</summary>
+    private async Task Restored(bool wasDisconnected)
+    {
+        try
         {
-            // Notifications may have been missed while away, and a write made while away may be refused
-            // on replay by a newer one: every copy held now is revalidated against L2 on its next read.
-            var now = _clock.Now;
-            _memory.UpdateAll(entry => Lifecycle.revalidate(now, Ticks.Never, entry));
-            _logger.LogInformation("Fusion: connected to Redis; replaying {Count} queued operations", _queue.Count);
+            await _backplane.EnsureSubscribed().ConfigureAwait(false);
+            if (wasDisconnected)
+            {
+                // The multiplexer re-subscribes by itself, on its own schedule: a probe that comes back through the
+                // channel shows the subscription is live again. Without it (timed out), revalidate anyway.
+                var live = await _backplane.Probe(ProbeTimeout, _stopping.Token).ConfigureAwait(false);
+                if (!live) _logger.LogWarning("Fusion: the backplane did not echo a probe within {Timeout}; revalidating L1 anyway", ProbeTimeout);
+                var now = _clock.Now;
+                _memory.UpdateAll(entry => Lifecycle.revalidate(now, Ticks.Never, entry));
+                _logger.LogInformation("Fusion: connected to Redis; replaying {Count} queued operations", _queue.Count);
+            }
         }
-        _ = _backplane.EnsureSubscribed();
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { return; }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Fusion: the reconnect work failed unexpectedly");
+        }
         _replaySignal.Release();
     }
+
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
     private void Failed(string what, string key, Exception ex)
     {
         Interlocked.Increment(ref FailedOperations);
-        Volatile.Write(ref _breakerOpenUntil, CircuitBreaker.openUntil(_clock.Now, _settings.CircuitBreakerDuration, long.MinValue));
-        // Expected while Redis is away: one short line, no stack trace.
-        _logger.LogWarning("Fusion: Redis {What} for key {Key} failed: {Error}", what, key, Short(ex));
+        // Only Redis being away (or slow) opens the breaker: one key's server error must not turn L2 off for all.
+        var connection = IsConnectionLevel(ex);
+        if (connection) Volatile.Write(ref _breakerOpenUntil, CircuitBreaker.openUntil(_clock.Now, _settings.CircuitBreakerDuration, long.MinValue));
+        // Expected while Redis is away: one short line, no stack trace. A per-key error is the operator's to fix.
+        if (connection) _logger.LogWarning("Fusion: Redis {What} for key {Key} failed: {Error}", what, LogText.Of(key), Short(ex));
+        else _logger.LogError("Fusion: Redis refused the {What} for key {Key}: {Error}", what, LogText.Of(key), Short(ex));
     }
 
     private FSharpValueOption<Entry> Unreadable(string key, string reason)
     {
         Interlocked.Increment(ref UnreadablePayloads);
-        _logger.LogWarning("Fusion: the L2 payload for key {Key} is unreadable ({Reason}); treated as a miss", key, reason);
+        if (_unreadableLog.ShouldLog(_clock.Now, out var skipped))
+            _logger.LogWarning("Fusion: the L2 payload for key {Key} is unreadable ({Reason}); treated as a miss, replaced by the next write ({Skipped} more not logged since the last warning)",
+                LogText.Of(key), LogText.Of(reason), skipped);
         return FSharpValueOption<Entry>.ValueNone;
     }
 
@@ -268,6 +416,9 @@ internal sealed class DistributedLevel : IDisposable
     private Task Within(Task operation, TimeSpan timeout) =>
         timeout == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(timeout, _clock.Time);
 
+    private Task<TResult> Within<TResult>(Task<TResult> operation, TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(timeout, _clock.Time);
+
     /// <summary>The first sentence of an exception's message: StackExchange.Redis appends pages of diagnostics.</summary>
     internal static string Short(Exception ex)
     {
@@ -277,10 +428,33 @@ internal sealed class DistributedLevel : IDisposable
         return ex.GetType().Name + ": " + (message.Length > 200 ? message[..200] + "…" : message);
     }
 
-    private static bool IsTransient(Exception ex) => ex is RedisException or TimeoutException or ObjectDisposedException;
+    /// <summary>Whether an error is Redis being away or slow (nothing can be done now), as opposed to a server error
+    /// about one key (a wrong type at the key, a permission, a script error), which retrying now would repeat.</summary>
+    internal static bool IsConnectionLevel(Exception ex) => ex switch
+    {
+        RedisServerException server => IsTransientServerError(server.Message),
+        RedisException or TimeoutException or ObjectDisposedException or OperationCanceledException => true,
+        _ => false,
+    };
 
+    // Server-wide states that pass: loading the dataset, a busy script, a replica or cluster in transition.
+    private static bool IsTransientServerError(string message) =>
+        message.StartsWith("LOADING", StringComparison.Ordinal) || message.StartsWith("BUSY", StringComparison.Ordinal)
+        || message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+        || message.StartsWith("READONLY", StringComparison.Ordinal) || message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+        || message.StartsWith("MOVED", StringComparison.Ordinal) || message.StartsWith("ASK", StringComparison.Ordinal);
+
+    /// <summary>Stops: first gives queued operations up to the drain time to reach Redis (when it is there), then
+    /// logs what is still queued as dropped.</summary>
     public void Dispose()
     {
+        if (_queue.Count > 0 && _redis.IsConnected && _settings.DisposeDrain > TimeSpan.Zero)
+        {
+            try { Task.Run(ReplayOnce).Wait(_settings.DisposeDrain); }
+            catch (Exception ex) { _logger.LogDebug("Fusion: draining the recovery queue on dispose failed: {Error}", Short(ex)); }
+        }
+        var left = _queue.Clear();
+        if (left.Length > 0) Dropped(left, "the cache is disposed with operations Redis has not received");
         _stopping.Cancel();
         _backplane.Unsubscribe();
         if (_connection.Multiplexer is { } connection)

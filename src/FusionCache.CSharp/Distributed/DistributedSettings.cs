@@ -6,4 +6,7 @@ internal sealed record DistributedSettings(
     IFusionSerializer Serializer,
     TimeSpan CircuitBreakerDuration,
     int RecoveryCapacity,
-    TimeSpan RecoveryDelay);
+    TimeSpan RecoveryDelay,
+    long RecoveryMaxBytes,
+    TimeSpan MaxClockSkew,
+    TimeSpan DisposeDrain);

@@ -5,48 +5,56 @@ namespace Fusion.Distributed;
 
 /// <summary>
 /// The L2 value: a versioned envelope of the entry's metadata and the serializer's bytes. Big-endian
-/// so that Redis-side scripts can compare the timestamp bytes in order. See docs/wire-format.md.
+/// so that Redis-side scripts can compare the (timestamp, origin) bytes in order. See docs/wire-format.md.
 /// </summary>
+/// <remarks>What <see cref="TryDecode"/> accepts is exactly what the write guard in <see cref="RedisScripts"/>
+/// treats as an entry of ours: anything else never blocks a later write (SEMANTICS §4, guard = decoder).</remarks>
 internal static class EnvelopeCodec
 {
-    public const byte Version = 1;
-    public const int TimestampOffset = 1;      // Lua compares these 8 bytes (0-based offset)
-    public const int LogicalExpiryOffset = 9;  // Lua rewrites these 8 bytes on Expire
-    public const int HeaderLength = 38;
+    public const byte Version = 2;
+    public const int TimestampOffset = 1;      // Lua compares these 16 bytes (timestamp, origin); 0-based
+    public const int OriginOffset = 9;
+    public const int LogicalExpiryOffset = 17; // Lua rewrites these 8 bytes on Expire
+    public const int PhysicalExpiryOffset = 25;
+    public const int EagerRefreshOffset = 33;
+    public const int FlagsOffset = 41;
+    public const int CyclesOffset = 42;
+    public const int HeaderLength = 46;
     private const byte StaleFlag = 1, TombstoneFlag = 2;
 
-    /// <summary>The L2 record of a remove at <paramref name="timestamp"/>: no value, never served,
-    /// there only so that older writes are refused.</summary>
-    public static byte[] Tombstone(long timestamp)
+    /// <summary>The L2 record of a remove at <paramref name="timestamp"/> by <paramref name="origin"/>: no value, never
+    /// served, there only so that older writes are refused.</summary>
+    public static byte[] Tombstone(long timestamp, long origin)
     {
         var bytes = new byte[HeaderLength];
-        var span = bytes.AsSpan();
-        span[0] = Version;
-        BinaryPrimitives.WriteInt64BigEndian(span[TimestampOffset..], timestamp);
-        BinaryPrimitives.WriteInt64BigEndian(span[LogicalExpiryOffset..], timestamp);
-        BinaryPrimitives.WriteInt64BigEndian(span[17..], timestamp);
-        BinaryPrimitives.WriteInt64BigEndian(span[25..], Ticks.Never);
-        span[33] = TombstoneFlag;
+        WriteHeader(bytes, timestamp, origin, timestamp, timestamp, Ticks.Never, TombstoneFlag, 0);
         return bytes;
     }
 
     public static byte[] Encode(Entry entry, ReadOnlySpan<byte> payload)
     {
         var bytes = new byte[HeaderLength + payload.Length];
-        var span = bytes.AsSpan();
-        span[0] = Version;
-        BinaryPrimitives.WriteInt64BigEndian(span[TimestampOffset..], entry.Timestamp);
-        BinaryPrimitives.WriteInt64BigEndian(span[LogicalExpiryOffset..], entry.LogicalExpiry);
-        BinaryPrimitives.WriteInt64BigEndian(span[17..], entry.PhysicalExpiry);
-        BinaryPrimitives.WriteInt64BigEndian(span[25..], entry.EagerRefreshAt);
-        span[33] = entry.IsStale ? StaleFlag : (byte)0;
-        BinaryPrimitives.WriteInt32BigEndian(span[34..], entry.FailSafeCycles);
-        payload.CopyTo(span[HeaderLength..]);
+        WriteHeader(bytes, entry.Timestamp, entry.Origin, entry.LogicalExpiry, entry.PhysicalExpiry, entry.EagerRefreshAt,
+            entry.IsStale ? StaleFlag : (byte)0, entry.FailSafeCycles);
+        payload.CopyTo(bytes.AsSpan(HeaderLength));
         return bytes;
     }
 
-    /// <summary>Reads an envelope; false with a reason when the bytes are not one this version wrote.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> bytes, out Header header, out ReadOnlySpan<byte> payload, out string? error)
+    private static void WriteHeader(Span<byte> span, long timestamp, long origin, long logical, long physical, long eager, byte flags, int cycles)
+    {
+        span[0] = Version;
+        BinaryPrimitives.WriteInt64BigEndian(span[TimestampOffset..], timestamp);
+        BinaryPrimitives.WriteInt64BigEndian(span[OriginOffset..], origin);
+        BinaryPrimitives.WriteInt64BigEndian(span[LogicalExpiryOffset..], logical);
+        BinaryPrimitives.WriteInt64BigEndian(span[PhysicalExpiryOffset..], physical);
+        BinaryPrimitives.WriteInt64BigEndian(span[EagerRefreshOffset..], eager);
+        span[FlagsOffset] = flags;
+        BinaryPrimitives.WriteInt32BigEndian(span[CyclesOffset..], cycles);
+    }
+
+    /// <summary>Reads an envelope; false with a reason when the bytes are not one this version wrote, or are stamped
+    /// after <paramref name="latestTimestamp"/> (beyond the clock-skew bound: forged or corrupt).</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, long latestTimestamp, out Header header, out ReadOnlySpan<byte> payload, out string? error)
     {
         header = default;
         payload = default;
@@ -54,13 +62,17 @@ internal static class EnvelopeCodec
         if (bytes[0] != Version) { error = $"format version {bytes[0]}, expected {Version}"; return false; }
         header = new Header(
             BinaryPrimitives.ReadInt64BigEndian(bytes[TimestampOffset..]),
+            BinaryPrimitives.ReadInt64BigEndian(bytes[OriginOffset..]),
             BinaryPrimitives.ReadInt64BigEndian(bytes[LogicalExpiryOffset..]),
-            BinaryPrimitives.ReadInt64BigEndian(bytes[17..]),
-            BinaryPrimitives.ReadInt64BigEndian(bytes[25..]),
-            (bytes[33] & StaleFlag) != 0,
-            BinaryPrimitives.ReadInt32BigEndian(bytes[34..]),
-            (bytes[33] & TombstoneFlag) != 0);
-        if (header.LogicalExpiry > header.PhysicalExpiry || header.FailSafeCycles < 0 || bytes[33] > (StaleFlag | TombstoneFlag))
+            BinaryPrimitives.ReadInt64BigEndian(bytes[PhysicalExpiryOffset..]),
+            BinaryPrimitives.ReadInt64BigEndian(bytes[EagerRefreshOffset..]),
+            (bytes[FlagsOffset] & StaleFlag) != 0,
+            BinaryPrimitives.ReadInt32BigEndian(bytes[CyclesOffset..]),
+            (bytes[FlagsOffset] & TombstoneFlag) != 0);
+        // The same checks, in the same order, as `guarded` in RedisScripts.
+        if (header.Timestamp < 0 || header.Origin < 0) { error = "a negative timestamp or origin"; return false; }
+        if (header.Timestamp > latestTimestamp) { error = $"stamped {new DateTime(Math.Min(header.Timestamp, DateTime.MaxValue.Ticks), DateTimeKind.Utc):O}, beyond the clock-skew bound"; return false; }
+        if (header.LogicalExpiry > header.PhysicalExpiry || bytes[FlagsOffset] > (StaleFlag | TombstoneFlag) || header.FailSafeCycles < 0)
         {
             error = "inconsistent metadata";
             return false;
@@ -71,9 +83,9 @@ internal static class EnvelopeCodec
     }
 
     /// <summary>The metadata of an L2 entry.</summary>
-    public readonly record struct Header(long Timestamp, long LogicalExpiry, long PhysicalExpiry, long EagerRefreshAt, bool IsStale, int FailSafeCycles, bool IsTombstone)
+    public readonly record struct Header(long Timestamp, long Origin, long LogicalExpiry, long PhysicalExpiry, long EagerRefreshAt, bool IsStale, int FailSafeCycles, bool IsTombstone)
     {
-        /// <summary>The core entry holding <paramref name="value"/>. L2 has no write sequence: 0.</summary>
-        public Entry ToEntry(object value) => new(value, Timestamp, 0, LogicalExpiry, PhysicalExpiry, EagerRefreshAt, IsStale, FailSafeCycles);
+        /// <summary>The core entry holding <paramref name="value"/>: the same write (timestamp and origin) as the writer's L1 copy.</summary>
+        public Entry ToEntry(object value) => new(value, Timestamp, Origin, LogicalExpiry, PhysicalExpiry, EagerRefreshAt, IsStale, FailSafeCycles);
     }
 }

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Text;
 using Fusion.Core;
 using StackExchange.Redis;
 
@@ -5,14 +7,17 @@ namespace Fusion.Distributed;
 
 /// <summary>L2 on Redis: reads raw envelopes and applies prepared writes. Errors are thrown to the caller
 /// (<see cref="DistributedLevel"/>), which turns them into misses, the breaker and the recovery queue.</summary>
-internal sealed class RedisLevel(RedisConnection connection, string cacheName)
+internal sealed class RedisLevel(RedisConnection connection, string cacheName, TimeSpan maxClockSkew)
 {
-    private readonly string _prefix = cacheName + ":v" + EnvelopeCodec.Version + ":";
+    private readonly byte[] _prefix = Encoding.UTF8.GetBytes(cacheName + ":v" + EnvelopeCodec.Version + ":");
 
-    /// <summary>The Redis key of a cache key: the cache name, the wire-format version, the key.</summary>
-    public RedisKey KeyOf(string key) => _prefix + key;
+    /// <summary>The Redis key of a cache key: the cache name, the wire-format version, the key (<see cref="KeyCodec"/>).</summary>
+    public RedisKey KeyOf(string key) => KeyCodec.Encode(key, _prefix);
 
     public bool IsConnected => connection.IsConnected;
+
+    /// <summary>The latest timestamp an L2 entry may carry at <paramref name="now"/>: later ones are forged or corrupt.</summary>
+    public long LatestPlausible(long now) => Fusion.Core.Order.latestPlausible(now, maxClockSkew.Ticks);
 
     public async Task<byte[]?> Get(string key)
     {
@@ -20,28 +25,42 @@ internal sealed class RedisLevel(RedisConnection connection, string cacheName)
         return value.IsNull ? null : (byte[]?)value;
     }
 
-    /// <summary>Applies <paramref name="write"/>; its time to live counts from <paramref name="now"/>.</summary>
-    public async Task Apply(string key, L2Write write, long now)
+    /// <summary>Applies <paramref name="write"/> at <paramref name="now"/> (its time to live counts from then). Returns
+    /// null when done, or the (timestamp, origin) of the later write L2 holds when its guard refused this one.</summary>
+    public async Task<(long Timestamp, long Origin)?> Apply(string key, L2Write write, long now)
     {
         var db = connection.Required.GetDatabase();
         RedisKey[] keys = [KeyOf(key)];
+        var limit = BigEndian(LatestPlausible(now));
+        RedisResult result;
         switch (write.What)
         {
             case L2Write.Kind.Put:
                 var ttl = TimeToLiveMs(write.PhysicalExpiry, now);
-                if (ttl < 0) return; // already past its physical expiry: nothing to keep
-                await db.ScriptEvaluateAsync(RedisScripts.SetIfNotOlder, keys, [write.Argument, ttl]).ConfigureAwait(false);
-                return;
+                if (ttl < 0) return null; // already past its physical expiry: nothing to keep
+                result = await db.ScriptEvaluateAsync(RedisScripts.SetIfNotOlder, keys, [write.Argument, ttl, limit]).ConfigureAwait(false);
+                break;
             case L2Write.Kind.Remove:
                 var least = Math.Max(1, TimeToLiveMs(write.PhysicalExpiry, now));
-                await db.ScriptEvaluateAsync(RedisScripts.RemoveIfNotNewer, keys, [write.Argument, least]).ConfigureAwait(false);
-                return;
+                result = await db.ScriptEvaluateAsync(RedisScripts.RemoveIfNotNewer, keys, [write.Argument, least, limit]).ConfigureAwait(false);
+                break;
             case L2Write.Kind.Expire:
-                await db.ScriptEvaluateAsync(RedisScripts.ExpireIfNotNewer, keys, [write.Argument]).ConfigureAwait(false);
-                return;
+                result = await db.ScriptEvaluateAsync(RedisScripts.ExpireIfNotNewer, keys,
+                    [write.Argument.AsMemory(0, 16).ToArray(), write.Argument.AsMemory(16, 8).ToArray(), limit]).ConfigureAwait(false);
+                break;
             default:
                 throw new System.Diagnostics.UnreachableException();
         }
+        if (result.Resp2Type != ResultType.BulkString) return null;
+        var refusedBy = (byte[])result!;
+        return (BinaryPrimitives.ReadInt64BigEndian(refusedBy), BinaryPrimitives.ReadInt64BigEndian(refusedBy.AsSpan(8)));
+    }
+
+    private static byte[] BigEndian(long value)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
+        return bytes;
     }
 
     /// <summary>Milliseconds until <paramref name="physicalExpiry"/> (at least 1), 0 for never, −1 when already past.</summary>

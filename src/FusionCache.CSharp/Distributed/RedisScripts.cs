@@ -1,36 +1,44 @@
 namespace Fusion.Distributed;
 
 /// <summary>
-/// The Lua scripts that make every L2 change conditional on the envelope's timestamp (big-endian at
-/// byte 1), so a late, retried or replayed change never undoes a newer one (invariant 8 in L2).
+/// The Lua scripts that make every L2 change conditional on the order of writes (the envelope's timestamp
+/// and origin, big-endian at byte 1), so a late, retried or replayed change never undoes a newer one
+/// (invariant 8 in L2), and a tie between two nodes is broken as L1 and the backplane break it.
 /// </summary>
+/// <remarks>The guard accepts exactly what <see cref="EnvelopeCodec.TryDecode"/> accepts: a stored value that is
+/// not a well-formed envelope of this version, or is stamped beyond the clock-skew bound (ARGV limit), is
+/// not "newer" than anything, so the next write replaces it instead of being refused for good.</remarks>
 internal static class RedisScripts
 {
-    // a >= b for two 8-byte big-endian strings, compared byte by byte (Lua numbers are doubles and
-    // would lose the low bits of a tick count). stored(key, n) is the first n bytes after the version
-    // byte of a version-1 envelope, or nil for anything else (absent, corrupt, another version): what
-    // is not an envelope of ours is never "newer", so the next write replaces it.
-    private const string AtLeast = """
+    // at_least(a, b): a >= b for two big-endian strings of equal length, compared byte by byte (Lua numbers
+    // are doubles and would lose the low bits of a tick count). guarded(key, limit): the stored 46-byte header
+    // when it is one the decoder accepts, else nil. Offsets below are Lua's (1-based) of EnvelopeCodec's.
+    private const string Guard = """
         local function at_least(a, b)
-          for i = 1, 8 do
+          for i = 1, #a do
             local x, y = string.byte(a, i), string.byte(b, i)
             if x ~= y then return x > y end
           end
           return true
         end
-        local function stored(key, n)
-          if redis.call('STRLEN', key) < 38 then return nil end
-          local head = redis.call('GETRANGE', key, 0, n)
-          if string.byte(head, 1) ~= 1 then return nil end
-          return string.sub(head, 2)
+        local function guarded(key, limit)
+          if redis.call('STRLEN', key) < 46 then return nil end
+          local h = redis.call('GETRANGE', key, 0, 45)
+          if string.byte(h, 1) ~= 2 then return nil end
+          if string.byte(h, 2) >= 128 or string.byte(h, 10) >= 128 then return nil end
+          if not at_least(limit, string.sub(h, 2, 9)) then return nil end
+          if not at_least(string.sub(h, 26, 33), string.sub(h, 18, 25)) then return nil end
+          if string.byte(h, 42) > 3 or string.byte(h, 43) >= 128 then return nil end
+          return h
         end
         """;
 
-    /// <summary>KEYS[1] key; ARGV[1] envelope; ARGV[2] time to live in ms (0: none). Writes unless L2 holds a newer value.</summary>
-    public const string SetIfNotOlder = AtLeast + """
+    /// <summary>KEYS[1] key; ARGV[1] envelope; ARGV[2] time to live in ms (0: none); ARGV[3] the latest plausible
+    /// timestamp (8 bytes). Writes unless L2 holds a later write; then returns that write's (timestamp, origin).</summary>
+    public const string SetIfNotOlder = Guard + """
 
-        local current = stored(KEYS[1], 8)
-        if current and not at_least(string.sub(ARGV[1], 2, 9), current) then return 0 end
+        local h = guarded(KEYS[1], ARGV[3])
+        if h and not at_least(string.sub(ARGV[1], 2, 17), string.sub(h, 2, 17)) then return string.sub(h, 2, 17) end
         if tonumber(ARGV[2]) > 0 then
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         else
@@ -39,13 +47,14 @@ internal static class RedisScripts
         return 1
         """;
 
-    /// <summary>KEYS[1] key; ARGV[1] the tombstone envelope; ARGV[2] its least time to live in ms. Replaces the value
-    /// by the tombstone unless L2 holds a value written after the remove; the tombstone lives at least as long
-    /// as the value would have, so no older write can bring it back meanwhile.</summary>
-    public const string RemoveIfNotNewer = AtLeast + """
+    /// <summary>KEYS[1] key; ARGV[1] the tombstone envelope; ARGV[2] its least time to live in ms; ARGV[3] the latest
+    /// plausible timestamp. Replaces the value by the tombstone unless L2 holds a later write (then returns its
+    /// (timestamp, origin)); the tombstone lives at least as long as the value would have, so no older write can
+    /// bring it back meanwhile.</summary>
+    public const string RemoveIfNotNewer = Guard + """
 
-        local current = stored(KEYS[1], 8)
-        if current and not at_least(string.sub(ARGV[1], 2, 9), current) then return 0 end
+        local h = guarded(KEYS[1], ARGV[3])
+        if h and not at_least(string.sub(ARGV[1], 2, 17), string.sub(h, 2, 17)) then return string.sub(h, 2, 17) end
         local ttl = redis.call('PTTL', KEYS[1])
         local least = tonumber(ARGV[2])
         if ttl < least then ttl = least end
@@ -53,15 +62,16 @@ internal static class RedisScripts
         return 1
         """;
 
-    /// <summary>KEYS[1] key; ARGV[1] the expire's instant (8 bytes). Lowers the logical expiry (bytes 9–16) to it,
-    /// unless the value was written after it; the time to live is kept.</summary>
-    public const string ExpireIfNotNewer = AtLeast + """
+    /// <summary>KEYS[1] key; ARGV[1] the expire's (timestamp, origin) (16 bytes); ARGV[2] the instant it expires at
+    /// (8 bytes); ARGV[3] the latest plausible timestamp. Lowers the logical expiry to that instant, unless the
+    /// value was written after the expire; the time to live is kept.</summary>
+    public const string ExpireIfNotNewer = Guard + """
 
-        local current = stored(KEYS[1], 16)
-        if not current then return 0 end
-        if not at_least(ARGV[1], string.sub(current, 1, 8)) then return 0 end
-        if at_least(ARGV[1], string.sub(current, 9, 16)) then return 0 end
-        redis.call('SETRANGE', KEYS[1], 9, ARGV[1])
+        local h = guarded(KEYS[1], ARGV[3])
+        if not h then return 0 end
+        if not at_least(ARGV[1], string.sub(h, 2, 17)) then return string.sub(h, 2, 17) end
+        if at_least(ARGV[2], string.sub(h, 18, 25)) then return 1 end
+        redis.call('SETRANGE', KEYS[1], 17, ARGV[2])
         return 1
         """;
 }

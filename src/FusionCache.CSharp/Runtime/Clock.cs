@@ -27,8 +27,10 @@ internal sealed class Clock
     /// <param name="time">The time provider; the system one gets the ticker-based clock.</param>
     /// <param name="rebaseEvery">How often reads go back to the wall clock (a second; tests make it short
     /// to exercise concurrent rebases).</param>
-    public Clock(TimeProvider time, TimeSpan? rebaseEvery = null)
+    /// <param name="origin">This node's origin, carried by its writes.</param>
+    public Clock(TimeProvider time, long origin = 0, TimeSpan? rebaseEvery = null)
     {
+        Origin = origin;
         _rebaseEvery = (rebaseEvery ?? TimeSpan.FromSeconds(1)).Ticks;
         Time = time;
         _system = ReferenceEquals(time, TimeProvider.System);
@@ -75,10 +77,9 @@ internal sealed class Clock
         }
     }
 
-    /// <summary>The write sequence of a write stamped <paramref name="stamp"/>: the stamp itself. The core orders
-    /// writes with equal timestamps by their sequence; stamps never repeat on a node, so the stamp orders
-    /// this node's writes already, and a separate counter would be a second contended write per write.</summary>
-    public static long SequenceOf(long stamp) => stamp;
+    /// <summary>This node's origin (<c>Order.originOf</c> its instance id): with the stamp, it orders a write among
+    /// every node's. Stamps never repeat on a node, so no per-node sequence is needed beside them.</summary>
+    public long Origin { get; }
 
     /// <summary>A jitter draw in [0, JitterMaxDuration), in ticks.</summary>
     public long Jitter(EntryOptions options)

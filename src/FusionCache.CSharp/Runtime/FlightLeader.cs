@@ -30,7 +30,7 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
             var stamp = clock.Stamp(now);
             flight.Begin(stamp);
             var plan = Core.Flight.plan(new FlightRequest(
-                options, now, stamp, Clock.SequenceOf(stamp), refresh, memory.Get(key), fallbackDefault, distributed is not null));
+                options, now, stamp, clock.Origin, refresh, memory.Get(key), fallbackDefault, distributed is not null));
             running = plan.IsReadDistributed ? ReadThenContinue(key, flight, factory, options, plan) : Continue(key, flight, factory, options, plan);
         }
         catch (Exception ex)

@@ -9,7 +9,7 @@ namespace Fusion.Runtime;
 /// so user code never runs under a lock (what a <c>Lazy</c> would also ensure, without its lock).
 /// Flights leave by compare-and-remove, so a finished or superseded flight never removes its successor.
 /// </summary>
-internal sealed class FlightTable
+internal sealed class FlightTable(long origin = 0)
 {
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
 
@@ -51,7 +51,7 @@ internal sealed class FlightTable
     /// and removed, so later callers start afresh and its result never lands. Called under the key's L1 lock.</summary>
     public void Supersede(string key, Write write)
     {
-        if (!_flights.TryGetValue(key, out var flight) || !Work.supersedes(flight.StartedAt, write)) return;
+        if (!_flights.TryGetValue(key, out var flight) || !Work.supersedes(origin, flight.StartedAt, write)) return;
         flight.Supersede();
         Leave(key, flight);
     }

@@ -29,10 +29,10 @@ internal sealed class Nodes : IDisposable
     public string CacheName { get; }
 
     /// <summary>The L2 key of <paramref name="key"/> (docs/wire-format.md).</summary>
-    public string RedisKey(string key) => $"{CacheName}:v1:{key}";
+    public string RedisKey(string key) => $"{CacheName}:v{Wire.Version}:{key}";
 
     /// <summary>The backplane channel of the cache name.</summary>
-    public RedisChannel Channel => RedisChannel.Literal($"{CacheName}:backplane:v1");
+    public RedisChannel Channel => RedisChannel.Literal($"{CacheName}:backplane:v{Wire.Version}");
 
     public FusionCache this[int index] => nodes[index];
     public FusionCache A => nodes[0];

@@ -9,8 +9,11 @@ namespace Fusion.Tests.Distributed.Support;
 /// </summary>
 internal static class Wire
 {
-    /// <summary>The fields of an L2 envelope (version 1).</summary>
-    public sealed record Envelope(byte Version, long Timestamp, long LogicalExpiry, long PhysicalExpiry, long EagerRefreshAt,
+    /// <summary>The current format version of envelopes and backplane messages.</summary>
+    public const byte Version = 2;
+
+    /// <summary>The fields of an L2 envelope (version 2: a 46-byte header, then the payload).</summary>
+    public sealed record Envelope(byte Version, long Timestamp, long Origin, long LogicalExpiry, long PhysicalExpiry, long EagerRefreshAt,
         byte Flags, int FailSafeCycles, byte[] Payload)
     {
         public bool IsStale => (Flags & 1) != 0;
@@ -20,45 +23,51 @@ internal static class Wire
         /// <summary>The envelope's bytes.</summary>
         public byte[] ToBytes()
         {
-            var bytes = new byte[38 + Payload.Length];
+            var bytes = new byte[46 + Payload.Length];
             bytes[0] = Version;
             BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(1), Timestamp);
-            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), LogicalExpiry);
-            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(17), PhysicalExpiry);
-            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(25), EagerRefreshAt);
-            bytes[33] = Flags;
-            BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(34), FailSafeCycles);
-            Payload.CopyTo(bytes, 38);
+            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), Origin);
+            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(17), LogicalExpiry);
+            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(25), PhysicalExpiry);
+            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(33), EagerRefreshAt);
+            bytes[41] = Flags;
+            BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(42), FailSafeCycles);
+            Payload.CopyTo(bytes, 46);
             return bytes;
         }
     }
 
     public static Envelope Decode(byte[] bytes)
     {
-        Assert.True(bytes.Length >= 38, $"an envelope has at least 38 bytes, this one {bytes.Length}");
+        Assert.True(bytes.Length >= 46, $"an envelope has at least 46 bytes, this one {bytes.Length}");
         return new Envelope(
             bytes[0],
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(1)),
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(9)),
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(17)),
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(25)),
-            bytes[33],
-            BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(34)),
-            bytes[38..]);
+            BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(33)),
+            bytes[41],
+            BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(42)),
+            bytes[46..]);
     }
 
-    /// <summary>An envelope holding <paramref name="json"/>, written now, fresh for <paramref name="lifetime"/>.</summary>
-    public static Envelope Fresh(string json, TimeSpan lifetime, byte version = 1, DateTimeOffset? at = null)
+    /// <summary>An envelope holding <paramref name="json"/>, written now (or at <paramref name="at"/>) by origin 1, fresh
+    /// for <paramref name="lifetime"/>.</summary>
+    public static Envelope Fresh(string json, TimeSpan lifetime, byte version = Version, DateTimeOffset? at = null)
     {
         var now = (at ?? DateTimeOffset.UtcNow).UtcTicks;
-        return new Envelope(version, now, now + lifetime.Ticks, now + lifetime.Ticks, long.MaxValue, 0, 0, Encoding.UTF8.GetBytes(json));
+        return new Envelope(version, now, 1, now + lifetime.Ticks, now + lifetime.Ticks, long.MaxValue, 0, 0, Encoding.UTF8.GetBytes(json));
     }
+
+    /// <summary>A node's origin, from its instance id: the first 8 bytes (big-endian) with the sign bit cleared.</summary>
+    public static long OriginOf(Guid instanceId) => BinaryPrimitives.ReadInt64BigEndian(instanceId.ToByteArray()) & long.MaxValue;
 
     /// <summary>Backplane message kinds.</summary>
     public const byte Set = 1, Remove = 2, Expire = 3;
 
-    /// <summary>A backplane message (version 1 unless told).</summary>
-    public static byte[] Notice(byte kind, Guid sender, long timestamp, string key, byte version = 1)
+    /// <summary>A backplane message (the current version unless told).</summary>
+    public static byte[] Notice(byte kind, Guid sender, long timestamp, string key, byte version = Version)
     {
         var keyBytes = Encoding.UTF8.GetBytes(key);
         var bytes = new byte[26 + keyBytes.Length];
