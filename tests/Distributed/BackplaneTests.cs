@@ -194,10 +194,12 @@ public sealed class BackplaneTests(RedisServerFixture redis, ITestOutputHelper l
         byte[][] malformed =
         [
             "hello"u8.ToArray(),                                                      // not a message at all
-            Wire.Notice(Wire.Set, Guid.NewGuid(), now, "k", version: 2),              // another format version
+            Wire.Notice(Wire.Set, Guid.NewGuid(), now, "k", version: 1),              // another format version
             Wire.Notice(9, Guid.NewGuid(), now, "k"),                                 // unknown kind
             Wire.Notice(Wire.Remove, Guid.NewGuid(), now, "")[..26],                  // no key
-            [.. Wire.Notice(Wire.Remove, Guid.NewGuid(), now, "")[..26], 0xFF, 0xFE], // a key that is not UTF-8
+            [.. Wire.Notice(Wire.Remove, Guid.NewGuid(), now, "")[..26], 0xC3, 0x28], // a key that is not UTF-8
+            [.. Wire.Notice(Wire.Remove, Guid.NewGuid(), now, "")[..26], 0xFF, 0x41], // a UTF-16 key of an odd length
+            Wire.Notice(Wire.Set, Guid.NewGuid(), DateTimeOffset.UtcNow.AddHours(1).UtcTicks, "k"), // beyond the clock-skew bound
         ];
 
         foreach (var message in malformed) await publisher.PublishAsync(nodes.Channel, message);

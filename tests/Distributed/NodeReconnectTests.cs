@@ -35,8 +35,9 @@ public sealed class NodeReconnectTests(RedisServerFixture redis, ITestOutputHelp
     {
         var clock = Stopwatch.StartNew();
         proxy.Resume();
-        await Poll.Until(() => Task.FromResult(nodes.B.Distributed!.IsConnected && nodes.B.Distributed.PendingRecoveries == 0),
-            Nodes.Bound, "B is back and has replayed its queue");
+        // Ready: connected, subscribed again, and what B held revalidated (after the subscription was live).
+        await Poll.Until(() => Task.FromResult(nodes.B.Distributed!.IsReady && nodes.B.Distributed.PendingRecoveries == 0),
+            Nodes.Bound, "B is back, revalidated, and has replayed its queue");
         await nodes.WaitSubscribed(await Admin.Of(redis));
         log.WriteLine($"B reconnected, replayed and resubscribed {clock.ElapsedMilliseconds} ms after the proxy resumed");
     }

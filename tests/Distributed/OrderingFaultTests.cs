@@ -23,7 +23,7 @@ public sealed class OrderingFaultTests(RedisServerFixture redis, ITestOutputHelp
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
     private Nodes Start(int count, Func<FusionCacheBuilder, FusionCacheBuilder>? configure = null) =>
-        Nodes.Start(redis.Server.ConnectionString(), count, b => (configure?.Invoke(b) ?? b).WithDuration(Minute), log);
+        Nodes.Start(redis.Server.ConnectionString(), count, b => configure?.Invoke(b.WithDuration(Minute)) ?? b.WithDuration(Minute), log);
 
     private async Task<IDatabase> Db() => (await Admin.Of(redis)).GetDatabase();
 

@@ -89,7 +89,10 @@ internal sealed class DistributedLevel : IDisposable
     /// <summary>Connected and subscribed to the backplane: the node now hears every other node's writes. Before
     /// that a node works (on L1, queuing what it cannot send) but may miss notifications; tests and
     /// readiness checks wait on this, not on the connection alone.</summary>
-    public bool IsReady => _redis.IsConnected && _backplane.IsSubscribed;
+    public bool IsReady => _redis.IsConnected && _backplane.IsSubscribed && Volatile.Read(ref _disconnectedAt) == 0 && Volatile.Read(ref _revalidating) == 0;
+
+    // 1 from a reconnect until L1 has been revalidated (after the subscription is live again).
+    private int _revalidating;
 
     /// <summary>Whether L2 is worth asking now: connected, and the breaker closed. While it is not, reads are
     /// misses and writes are queued at once, so an outage costs callers no waiting.</summary>
@@ -354,6 +357,8 @@ internal sealed class DistributedLevel : IDisposable
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
+        // Not ready from the disconnect until L1 is revalidated: the flag goes up before the disconnect mark goes.
+        if (Volatile.Read(ref _disconnectedAt) != 0) Volatile.Write(ref _revalidating, 1);
         var disconnectedAt = Interlocked.Exchange(ref _disconnectedAt, 0);
         _ = Restored(disconnectedAt != 0);
     }
@@ -374,6 +379,7 @@ internal sealed class DistributedLevel : IDisposable
                 if (!live) _logger.LogWarning("Fusion: the backplane did not echo a probe within {Timeout}; revalidating L1 anyway", ProbeTimeout);
                 var now = _clock.Now;
                 _memory.UpdateAll(entry => Lifecycle.revalidate(now, Ticks.Never, entry));
+                Volatile.Write(ref _revalidating, 0);
                 _logger.LogInformation("Fusion: connected to Redis; replaying {Count} queued operations", _queue.Count);
             }
         }
@@ -381,6 +387,12 @@ internal sealed class DistributedLevel : IDisposable
         catch (Exception ex)
         {
             _logger.LogError(ex, "Fusion: the reconnect work failed unexpectedly");
+        }
+        finally
+        {
+            // Only the restore that raised the flag lowers it: the multiplexer reports each of its connections
+            // (interactive, subscription) coming back, and the second report must not cut the first one's work short.
+            if (wasDisconnected) Volatile.Write(ref _revalidating, 0);
         }
         _replaySignal.Release();
     }
