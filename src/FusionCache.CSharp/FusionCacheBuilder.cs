@@ -28,7 +28,7 @@ public sealed class FusionCacheBuilder
     private Func<(Task<IConnectionMultiplexer> Connecting, bool Owned)>? _redis;
     private string _cacheName = "fusion";
     private IFusionSerializer _serializer = new JsonFusionSerializer();
-    private TimeSpan _circuitBreak = TimeSpan.Zero;
+    private TimeSpan _circuitBreak = TimeSpan.FromSeconds(1);
     private int _recoveryCapacity = 10_000;
     private TimeSpan _recoveryDelay = TimeSpan.FromSeconds(1);
     private long _recoveryMaxBytes = 64L * 1024 * 1024;
@@ -143,7 +143,10 @@ public sealed class FusionCacheBuilder
         return this;
     }
 
-    /// <summary>After an L2 error, skip L2 for this long (reads are misses, writes are queued).</summary><value>Default zero: off.</value>
+    /// <summary>After a connection-level L2 error (Redis unreachable, a timeout), skip L2 for this long: reads are
+    /// misses and writes are queued at once, so a stalled Redis costs a caller one timeout, not one per L2
+    /// operation. A per-key server error (a wrong type at the key, a permission) never opens it.</summary>
+    /// <value>Default 1 s; zero turns it off.</value>
     public FusionCacheBuilder WithCircuitBreaker(TimeSpan breakDuration)
     {
         Throw.IfInvalid(OptionRules.duration(nameof(breakDuration), breakDuration), nameof(breakDuration), breakDuration);

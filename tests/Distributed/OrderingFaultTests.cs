@@ -33,7 +33,9 @@ public sealed class OrderingFaultTests(RedisServerFixture redis, ITestOutputHelp
         // One frozen clock for both: their first stamp of each key is the same instant, so the writes tie and only the
         // origin orders them. 40 keys, both nodes writing each at once.
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var nodes = Start(2, b => b.WithTimeProvider(time));
+        // No L2 timeout: the test moves the fake clock while writes are in flight, which would time them out.
+        using var nodes = Start(2, b => b.WithTimeProvider(time)
+            .WithDefaultEntryOptions(new FusionCacheEntryOptions { Duration = Minute, DistributedCacheHardTimeout = Timeout.InfiniteTimeSpan }));
         await nodes.WaitSubscribed(await Admin.Of(redis));
         var keys = Enumerable.Range(0, 40).Select(i => $"k{i}").ToArray();
         foreach (var key in keys)

@@ -97,7 +97,10 @@ internal sealed class DistributedLevel : IDisposable
     /// <summary>Whether L2 is worth asking now: connected, and the breaker closed. While it is not, reads are
     /// misses and writes are queued at once, so an outage costs callers no waiting.</summary>
     private bool Available => _redis.IsConnected && !CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));
-    public int PendingRecoveries => _queue.Count;
+    /// <summary>Keys with operations still owed to Redis: queued, or being replayed now.</summary>
+    public int PendingRecoveries => _queue.Count + Volatile.Read(ref _replaying);
+
+    private int _replaying;
 
     /// <summary>Reads the key's L2 entry as a <typeparamref name="T"/>; a miss, an error, a timeout or an
     /// unreadable payload are all <c>ValueNone</c> (logged).</summary>
@@ -233,7 +236,7 @@ internal sealed class DistributedLevel : IDisposable
             try
             {
                 await _replaySignal.WaitAsync(_settings.RecoveryDelay, token).ConfigureAwait(false);
-                if (_redis.IsConnected) await ReplayOnce().ConfigureAwait(false);
+                if (Available) await ReplayOnce().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested) { return; }
             catch (Exception ex)
@@ -252,8 +255,17 @@ internal sealed class DistributedLevel : IDisposable
         {
             foreach (var key in _queue.Keys())
             {
-                if (!_queue.TryTake(key, _clock.Now, out var pending)) continue; // backing off, or taken meanwhile
-                if (!await ReplayKey(key, pending).ConfigureAwait(false)) return;
+                if (!Available) return; // away again, or the breaker opened: the next signal or delay resumes
+                Interlocked.Increment(ref _replaying);
+                try
+                {
+                    if (!_queue.TryTake(key, _clock.Now, out var pending)) continue; // backing off, or taken meanwhile
+                    if (!await ReplayKey(key, pending).ConfigureAwait(false)) return;
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _replaying);
+                }
             }
         }
         finally
@@ -270,22 +282,22 @@ internal sealed class DistributedLevel : IDisposable
         {
             if (pending.Replace.IsSome)
             {
-                if (await _redis.Apply(key, pending.Replace.Value, _clock.Now).ConfigureAwait(false) is { } winner) Refused(key, pending.Replace.Value, winner);
+                if (await Within(_redis.Apply(key, pending.Replace.Value, _clock.Now), ReplayTimeout).ConfigureAwait(false) is { } winner) Refused(key, pending.Replace.Value, winner);
                 pending = Recovery.sentReplace(pending);
             }
             if (pending.Expire.IsSome)
             {
-                await _redis.Apply(key, pending.Expire.Value, _clock.Now).ConfigureAwait(false);
+                await Within(_redis.Apply(key, pending.Expire.Value, _clock.Now), ReplayTimeout).ConfigureAwait(false);
                 pending = Recovery.sentExpire(pending);
             }
             if (pending.ReplaceNotice.IsSome)
             {
-                await _backplane.Publish(key, pending.ReplaceNotice.Value).ConfigureAwait(false);
+                await Within(_backplane.Publish(key, pending.ReplaceNotice.Value), ReplayTimeout).ConfigureAwait(false);
                 pending = Recovery.sentReplaceNotice(pending);
             }
             if (pending.ExpireNotice.IsSome)
             {
-                await _backplane.Publish(key, pending.ExpireNotice.Value).ConfigureAwait(false);
+                await Within(_backplane.Publish(key, pending.ExpireNotice.Value), ReplayTimeout).ConfigureAwait(false);
                 pending = Recovery.sentExpireNotice(pending);
             }
             Interlocked.Increment(ref Replayed);
@@ -398,6 +410,10 @@ internal sealed class DistributedLevel : IDisposable
     }
 
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long one replayed operation may take before the pass treats Redis as away again (a paused
+    /// Redis would otherwise hold the pass, and Dispose's drain, for the client's own timeout).</summary>
+    private static readonly TimeSpan ReplayTimeout = TimeSpan.FromSeconds(2);
 
     private void Failed(string what, string key, Exception ex)
     {
