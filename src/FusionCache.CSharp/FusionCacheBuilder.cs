@@ -101,7 +101,7 @@ public sealed class FusionCacheBuilder
     /// Adds Redis as the distributed level (L2) and its pub/sub channel as the backplane. The cache
     /// connects when built and works on L1 alone while Redis is unreachable (it reconnects by itself).
     /// </summary>
-    /// <param name="connectionString">A StackExchange.Redis configuration string; <c>abortConnect=false</c> is forced.</param>
+    /// <param name="connectionString">A StackExchange.Redis configuration string; <c>abortConnect=false</c>, a fail-fast backlog and a reconnect attempt every 500 ms are forced (a connection passed as an <see cref="IConnectionMultiplexer"/> keeps its own settings).</param>
     /// <param name="cacheName">Prefix of the L2 keys and name of the channel; nodes sharing data use the same one.</param>
     /// <param name="backgroundWrites">L2 writes are fire-and-forget by default (<c>AllowBackgroundDistributedCacheOperations</c>).</param>
     public FusionCacheBuilder WithRedis(string connectionString, string cacheName = "fusion", bool backgroundWrites = false)
@@ -110,6 +110,9 @@ public sealed class FusionCacheBuilder
         var configuration = ConfigurationOptions.Parse(connectionString); // throws on a malformed string, naming it
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast; // while Redis is away, fail at once and queue
+        // Retry every half second rather than backing off exponentially: a restarted Redis is used again within
+        // about half a second instead of up to several (there is no connection-string keyword for it).
+        configuration.ReconnectRetryPolicy = new LinearRetry(500);
         // Connect in the background: building the cache never waits for Redis.
         return WithRedis(() => (Connect(configuration), true), cacheName, backgroundWrites);
     }
