@@ -66,6 +66,30 @@ public sealed class RecoveryFaultTests(RedisServerFixture redis, ITestOutputHelp
     }
 
     [Fact]
+    public async Task AWriteOfAKeyThatStillOwesRedis_QueuesBehindIt_SoAnExpireNeverReachesL2BeforeTheSetItExpires()
+    {
+        // The breaker opens (a read times out on a paused Redis) and a Set is queued; once the breaker closes, an Expire
+        // of the same key comes before the replay. Sent straight to Redis it would find nothing to expire, and the
+        // replayed Set would then land fresh.
+        using var nodes = Nodes.Start(redis.Server.ConnectionString(), 1, b => b.WithDuration(Minute)
+            .WithCircuitBreaker(TimeSpan.FromSeconds(2)).WithAutoRecovery(delay: TimeSpan.FromSeconds(3)), log);
+        var quick = new FusionCacheEntryOptions { DistributedCacheHardTimeout = TimeSpan.FromMilliseconds(100) };
+        await redis.Server.PauseAsync(TimeSpan.FromMilliseconds(500));
+        var opened = Stopwatch.StartNew();
+        await Expect.Right(nodes.A.GetOrSet<string>("trip", TestFactory<string>.Returning("x").Invoke, quick));
+        await nodes.A.Set("k", "v");
+        Assert.True(nodes.A.Distributed!.PendingRecoveries >= 1, "the Set was not queued");
+        await Task.Delay(TimeSpan.FromMilliseconds(2500) - opened.Elapsed); // the breaker is closed again; the replay waits for its delay (3 s)
+
+        await nodes.A.Expire("k");
+
+        await Drained(nodes);
+        var stored = await Stored(nodes, "k");
+        Assert.Equal("\"v\"", stored.PayloadText);
+        Assert.True(stored.LogicalExpiry <= DateTimeOffset.UtcNow.UtcTicks, "the Expire reached L2 before the Set it expires: L2 holds the value fresh");
+    }
+
+    [Fact]
     public async Task PoisonedKey_IsParkedAndLogged_HealthyKeysReplay_AndTheBreakerStaysClosedForThem()
     {
         using var proxy = new CuttableProxy(redis.Server.Port);

@@ -98,9 +98,7 @@ internal sealed class DistributedLevel : IDisposable
     /// misses and writes are queued at once, so an outage costs callers no waiting.</summary>
     private bool Available => _redis.IsConnected && !CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));
     /// <summary>Keys with operations still owed to Redis: queued, or being replayed now.</summary>
-    public int PendingRecoveries => _queue.Count + Volatile.Read(ref _replaying);
-
-    private int _replaying;
+    public int PendingRecoveries => _queue.Count;
 
     /// <summary>Reads the key's L2 entry as a <typeparamref name="T"/>; a miss, an error, a timeout or an
     /// unreadable payload are all <c>ValueNone</c> (logged).</summary>
@@ -169,7 +167,8 @@ internal sealed class DistributedLevel : IDisposable
     /// <summary>Applies the write: written, queued for recovery (its notice with it), or refused by L2's guard.</summary>
     private async Task<Sent> Send(string key, L2Write write, Remote? notice, TimeSpan timeout)
     {
-        if (!Available) { Queue(key, write, notice); return Sent.Queued; }
+        // Behind what the key already owes Redis, never before it: the replay sends the merge in order.
+        if (!Available || _queue.Owes(key)) { Queue(key, write, notice); return Sent.Queued; }
         try
         {
             var refusedBy = await Within<(long Timestamp, long Origin)?>(_redis.Apply(key, write, _clock.Now), timeout).ConfigureAwait(false);
@@ -201,7 +200,7 @@ internal sealed class DistributedLevel : IDisposable
     private async Task NotifyAfter(Task<Sent> sent, string key, Remote notice, TimeSpan timeout)
     {
         if (await sent.ConfigureAwait(false) != Sent.Written) return; // queued with its write, or refused: nothing new to tell
-        if (!Available) { Queue(key, null, notice); return; }
+        if (!Available || _queue.Owes(key)) { Queue(key, null, notice); return; }
         try
         {
             await Within(_backplane.Publish(key, notice), timeout).ConfigureAwait(false);
@@ -256,15 +255,14 @@ internal sealed class DistributedLevel : IDisposable
             foreach (var key in _queue.Keys())
             {
                 if (!Available) return; // away again, or the breaker opened: the next signal or delay resumes
-                Interlocked.Increment(ref _replaying);
+                if (!_queue.TryTake(key, _clock.Now, out var pending)) continue; // backing off, or taken meanwhile
                 try
                 {
-                    if (!_queue.TryTake(key, _clock.Now, out var pending)) continue; // backing off, or taken meanwhile
                     if (!await ReplayKey(key, pending).ConfigureAwait(false)) return;
                 }
                 finally
                 {
-                    Interlocked.Decrement(ref _replaying);
+                    _queue.Replayed(key);
                 }
             }
         }

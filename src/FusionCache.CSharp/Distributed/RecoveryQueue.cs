@@ -13,6 +13,7 @@ internal sealed class RecoveryQueue(int capacity, long maxBytes)
     private readonly object _gate = new();
     private readonly Dictionary<string, LinkedListNode<Slot>> _byKey = new(StringComparer.Ordinal);
     private readonly LinkedList<Slot> _order = new();
+    private readonly HashSet<string> _replaying = new(StringComparer.Ordinal);
     private long _bytes;
 
     private sealed class Slot(string key, Pending<L2Write> pending)
@@ -22,7 +23,16 @@ internal sealed class RecoveryQueue(int capacity, long maxBytes)
         public long Bytes = BytesOf(pending);
     }
 
-    public int Count { get { lock (_gate) return _byKey.Count; } }
+    /// <summary>Keys with operations owed to Redis: queued, or taken out by a replay that is sending them.</summary>
+    public int Count { get { lock (_gate) return _byKey.Count + _replaying.Count; } }
+
+    /// <summary>Whether the key has operations owed to Redis (queued or being replayed). A new write of such a key
+    /// must queue behind them, not go straight to Redis: else an Expire could reach L2 before the Set it expires,
+    /// which the replay would then write fresh.</summary>
+    public bool Owes(string key)
+    {
+        lock (_gate) return _byKey.ContainsKey(key) || _replaying.Contains(key);
+    }
 
     /// <summary>Bytes held by the queued writes' arguments (values included).</summary>
     public long Bytes { get { lock (_gate) return _bytes; } }
@@ -64,16 +74,24 @@ internal sealed class RecoveryQueue(int capacity, long maxBytes)
         }
     }
 
-    /// <summary>Takes the key's operations out of the queue to replay them (put back what fails with <see cref="Merge"/>).</summary>
+    /// <summary>Takes the key's operations out of the queue to replay them (put back what fails with <see cref="Merge"/>,
+    /// then call <see cref="Replayed"/>): until then the key still <see cref="Owes"/>.</summary>
     public bool TryTake(string key, long now, out Pending<L2Write> pending)
     {
         lock (_gate)
         {
             if (!_byKey.TryGetValue(key, out var node) || !Recovery.isDue(now, node.Value.Pending)) { pending = null!; return false; }
             Remove(node);
+            _replaying.Add(key);
             pending = node.Value.Pending;
             return true;
         }
+    }
+
+    /// <summary>The replay of a taken key is over (what it did not send was merged back first).</summary>
+    public void Replayed(string key)
+    {
+        lock (_gate) _replaying.Remove(key);
     }
 
     /// <summary>The queued keys, oldest first.</summary>
