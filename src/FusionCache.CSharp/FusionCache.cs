@@ -156,11 +156,15 @@ public sealed class FusionCache : IDisposable
         return new ValueTask(_distributed.Write<T>(key, effects.Distributed, effects.Notify, o));
     }
 
-    /// <summary>Stops accepting calls and closes the distributed level (its connection, if the cache opened it).
-    /// Flights already running finish on their own.</summary>
+    /// <summary>Stops accepting calls, stops what the cache started and closes the distributed level (its connection,
+    /// if the cache opened it; queued L2 operations get a bounded time to drain first). Every running factory's token is
+    /// cancelled, and every caller still waiting on one gets <c>Err.Cancelled</c> at once; a factory that ignores its
+    /// token runs on, but nothing it returns is kept.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
         _disposed = true;
+        _flights.StopAll(Ending.NewFailed(Err.NewCancelled("the cache was disposed")));
         _distributed?.Dispose();
     }
 

@@ -98,4 +98,25 @@ public sealed class ConnectionFaultTests(RedisServerFixture redis, ITestOutputHe
             await redis.Server.SendAsync("ACL", "DELUSER", "fusion");
         }
     }
+
+    [Fact]
+    public async Task RedisOperationsAbandonedAtTheirTimeout_ThatFaultLater_AreObserved()
+    {
+        // Every L2 operation meets a paused Redis and is given up at 100 ms; the client's own timeout (2 s) faults it
+        // later. Those faults name this server's port: none may reach UnobservedTaskException.
+        using var faults = new UnobservedFaults($":{redis.Server.Port}");
+        using (var nodes = Nodes.Start(redis.Server.ConnectionString(), 1, b => b.WithCircuitBreaker(TimeSpan.Zero)
+                   .WithDefaultEntryOptions(new FusionCacheEntryOptions { DistributedCacheHardTimeout = TimeSpan.FromMilliseconds(100) }), log))
+        {
+            await redis.Server.PauseAsync(TimeSpan.FromSeconds(3));
+            for (var i = 0; i < 10; i++)
+            {
+                await Expect.Right(nodes.A.GetOrSet<string>($"k{i}", TestFactory<string>.Returning("v").Invoke));
+                await nodes.A.Set($"s{i}", "v");
+            }
+            Assert.True(Interlocked.Read(ref nodes.A.Distributed!.FailedOperations) >= 20);
+            await Task.Delay(TimeSpan.FromSeconds(3.5)); // the client's timeouts fire, then the pause ends
+        }
+        await faults.AssertNone();
+    }
 }

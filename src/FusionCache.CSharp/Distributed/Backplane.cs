@@ -62,12 +62,13 @@ internal sealed class Backplane
         catch (Exception ex)
         {
             // Take the locally registered handler back, so that the retry adds it only once.
-            _connection.Required.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget);
+            try { _connection.Required.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget); }
+            catch (Exception unsubscribing) when (unsubscribing is RedisException or ObjectDisposedException) { } // closing or away: nothing registered to keep
             if (Interlocked.CompareExchange(ref _state, None, Subscribing) != Subscribing) return; // stopped meanwhile
             _logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", DistributedLevel.Short(ex));
             await Task.Delay(RetryDelay).ConfigureAwait(false);
             // Still down: the next reconnect subscribes (it finds the state None now), no retry loop meanwhile.
-            if (_connection.Required.IsConnected) await EnsureSubscribed().ConfigureAwait(false);
+            if (_connection.IsConnected) await EnsureSubscribed().ConfigureAwait(false);
         }
     }
 

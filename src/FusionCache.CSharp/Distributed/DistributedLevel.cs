@@ -436,14 +436,24 @@ internal sealed class DistributedLevel : IDisposable
     private Task<TResult> WithTimeouts<TResult>(Task<TResult> operation, TimeSpan soft, TimeSpan hard)
     {
         var (limit, _) = Ticks.firstTimeout(soft, hard);
-        return limit == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(limit, _clock.Time);
+        return Within(operation, limit);
     }
 
+    // A Redis operation given up at its timeout still ends later, perhaps faulted: that fault is observed here, so
+    // nothing of Fusion's ever reaches TaskScheduler.UnobservedTaskException.
     private Task Within(Task operation, TimeSpan timeout) =>
-        timeout == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(timeout, _clock.Time);
+        timeout == Timeout.InfiniteTimeSpan || operation.IsCompleted ? operation : Abandonable(operation).WaitAsync(timeout, _clock.Time);
 
     private Task<TResult> Within<TResult>(Task<TResult> operation, TimeSpan timeout) =>
-        timeout == Timeout.InfiniteTimeSpan ? operation : operation.WaitAsync(timeout, _clock.Time);
+        timeout == Timeout.InfiniteTimeSpan || operation.IsCompleted ? operation : Abandonable(operation).WaitAsync(timeout, _clock.Time);
+
+    /// <summary>Marks <paramref name="operation"/>'s fault, if it ever faults, as observed, and returns it.</summary>
+    internal static TTask Abandonable<TTask>(TTask operation) where TTask : Task
+    {
+        operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return operation;
+    }
 
     /// <summary>The first sentence of an exception's message: StackExchange.Redis appends pages of diagnostics.</summary>
     internal static string Short(Exception ex)
@@ -476,7 +486,7 @@ internal sealed class DistributedLevel : IDisposable
     {
         if (_queue.Count > 0 && _redis.IsConnected && _settings.DisposeDrain > TimeSpan.Zero)
         {
-            try { Task.Run(ReplayOnce).Wait(_settings.DisposeDrain); }
+            try { Abandonable(Task.Run(ReplayOnce)).Wait(_settings.DisposeDrain); }
             catch (Exception ex) { _logger.LogDebug("Fusion: draining the recovery queue on dispose failed: {Error}", Short(ex)); }
         }
         var left = _queue.Clear();

@@ -21,15 +21,20 @@ internal sealed class Flight
     // Only a flight whose factory may be cancelled pays for a token source (not the default options).
     private readonly CancellationTokenSource? _factoryCancellation;
     private readonly bool _cancelWhenAbandoned;
+    // What a factory that may not be cancelled by its callers gets: the cache's own stopping token (Dispose).
+    private readonly CancellationToken _stopping;
     private int _waiters;
+    private int _completed;
     private long _startedAt;
     private volatile bool _superseded;
 
     /// <param name="cancellable">The factory may be cancelled: timed-out factories may not complete in the background.</param>
     /// <param name="background">A background refresh: nobody waits, so it is never abandoned. Otherwise the
     /// caller creating the flight is its first waiter (counted here, so it need not join).</param>
-    public Flight(bool cancellable, bool background)
+    /// <param name="stopping">Cancelled when the cache is disposed: the token of a factory that has no own one.</param>
+    public Flight(bool cancellable, bool background, CancellationToken stopping = default)
     {
+        _stopping = stopping;
         if (cancellable) _factoryCancellation = new CancellationTokenSource();
         _cancelWhenAbandoned = cancellable && !background;
         _waiters = background ? 0 : 1;
@@ -52,7 +57,7 @@ internal sealed class Flight
     }
 
     /// <summary>The token the factory receives.</summary>
-    public CancellationToken FactoryToken => _factoryCancellation?.Token ?? CancellationToken.None;
+    public CancellationToken FactoryToken => _factoryCancellation?.Token ?? _stopping;
 
     /// <summary>The flight's stamp (its result's timestamp), once its leader has taken it; 0 before.</summary>
     public long StartedAt => Volatile.Read(ref _startedAt);
@@ -104,9 +109,21 @@ internal sealed class Flight
         catch (AggregateException) { } // a user callback registered on the token threw; the factory sees it.
     }
 
-    /// <summary>Publishes the ending to every waiter. Called once, by the leader when its run ends.</summary>
+    /// <summary>The cache is disposed: nothing of this flight may land any more, its factory is cancelled (if it
+    /// listens), and every waiter gets <paramref name="ending"/> now rather than when (or if) the factory returns.</summary>
+    public void Stop(Ending ending)
+    {
+        _superseded = true;
+        Volatile.Write(ref _waiters, Closed);
+        CancelFactory();
+        Complete(ending);
+    }
+
+    /// <summary>Publishes the ending to every waiter: the first call only (the leader when its run ends, or
+    /// <see cref="Stop"/> before it).</summary>
     public void Complete(Ending ending)
     {
+        if (Interlocked.Exchange(ref _completed, 1) != 0) return;
         _ending = ending; // published by the exchange below
         var waiting = Interlocked.Exchange(ref _waiting, Published);
         waiting?.TrySetResult(ending);

@@ -12,6 +12,7 @@ namespace Fusion.Runtime;
 internal sealed class FlightTable(long origin = 0)
 {
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Current flights (a debug counter the tests read).</summary>
     public int Count => _flights.Count;
@@ -24,9 +25,10 @@ internal sealed class FlightTable(long origin = 0)
     {
         while (true)
         {
+            if (IsStopped) Throw.Disposed(); // a call that got past the cache's check as it was disposed
             if (!_flights.TryGetValue(key, out var flight))
             {
-                var mine = new Flight(cancellable, background: false); // counts its creator as a waiter
+                var mine = new Flight(cancellable, background: false, _stopping.Token); // counts its creator as a waiter
                 isLeader = _flights.TryAdd(key, mine);
                 if (isLeader) return mine;
                 continue; // another caller's flight came first: join it
@@ -42,8 +44,8 @@ internal sealed class FlightTable(long origin = 0)
     /// <summary>Starts a background flight for the key unless one is running; true when it was created.</summary>
     public bool TryStartBackground(string key, bool cancellable, out Flight flight)
     {
-        if (_flights.ContainsKey(key)) { flight = null!; return false; }
-        flight = new Flight(cancellable, background: true);
+        if (IsStopped || _flights.ContainsKey(key)) { flight = null!; return false; }
+        flight = new Flight(cancellable, background: true, _stopping.Token);
         return _flights.TryAdd(key, flight);
     }
 
@@ -55,6 +57,23 @@ internal sealed class FlightTable(long origin = 0)
         flight.Supersede();
         Leave(key, flight);
     }
+
+    /// <summary>The cache is disposed: every factory's token is cancelled, every flight stopped (its waiters answered
+    /// with <paramref name="ending"/>, nothing of it lands) and removed. A factory that ignores its token runs on, but
+    /// nothing waits on it and nothing it returns is kept.</summary>
+    public void StopAll(Ending ending)
+    {
+        try { _stopping.Cancel(); }
+        catch (AggregateException) { } // a user callback registered on a factory's token threw
+        foreach (var (key, flight) in _flights)
+        {
+            flight.Stop(ending);
+            Leave(key, flight);
+        }
+    }
+
+    /// <summary>Whether <see cref="StopAll"/> ran: no flight may start any more.</summary>
+    public bool IsStopped => _stopping.IsCancellationRequested;
 
     /// <summary>Removes the flight if it is still the key's current one (compare-and-remove).</summary>
     public void Leave(string key, Flight flight) => _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
