@@ -70,4 +70,74 @@ public sealed class ClockTests
         Assert.True(second > first);
         Assert.True(third > second + 1_000_000);
     }
+
+    private static readonly long Ms = TimeSpan.TicksPerMillisecond;
+
+    [Fact]
+    public void AWallClockThatStepsBack_IsNeverFollowedBack_AndTheLeadItLeavesShrinksToNothing()
+    {
+        var ticker = Ticker.Manual(0);
+        long precise = 0, wall = new DateTime(2030, 1, 1).Ticks;
+        var clock = new Clock(TimeProvider.System, 0, TimeSpan.FromSeconds(1), ticker, () => wall);
+        void Pass(long ms) { precise += ms * Ms; wall += ms * Ms; ticker.Set(precise, precise); }
+
+        var previous = clock.Now;
+        for (var i = 0; i < 20; i++) { Pass(100); previous = Math.Max(previous, clock.Now); }
+        Assert.Equal(wall, clock.Now); // following the wall clock
+
+        wall -= TimeSpan.FromSeconds(10).Ticks; // NTP steps the wall clock back 10 s
+        var leads = new List<long>();
+        for (var i = 0; i < 600; i++) // a minute, read every 100 ms
+        {
+            Pass(100);
+            var now = clock.Now;
+            Assert.True(now >= previous, $"the clock went back {(previous - now) / Ms} ms after the step");
+            previous = now;
+            leads.Add(now - wall);
+        }
+        Assert.True(leads[0] > 9 * TimeSpan.TicksPerSecond, "the step was followed back at once");
+        Assert.True(leads[^1] <= Ms, $"a minute after the step the clock still leads the wall clock by {leads[^1] / Ms} ms");
+        // Absorbed at about a third of the time passing: 10 s in about 30 s, not at once and not never.
+        var caughtUp = leads.FindIndex(lead => lead <= Ms);
+        Assert.InRange(caughtUp, 200, 400);
+    }
+
+    [Fact]
+    public async Task AStarvedTicker_NeverLetsAHitServeAnEntryPastItsDeadline()
+    {
+        // The ticker's thread does not run (six busy threads on two cores starved it for up to 130 ms): its reading is
+        // frozen while the precise clock goes on. A hit near the entry's deadline must see the precise time.
+        var ticker = Ticker.Manual(0);
+        var start = new DateTime(2030, 1, 1).Ticks;
+        long precise = 0;
+        using var cache = new FusionCacheBuilder()
+            .WithClock(origin => new Clock(TimeProvider.System, origin, TimeSpan.FromSeconds(1), ticker, () => start + Volatile.Read(ref precise)))
+            .WithDuration(TimeSpan.FromMilliseconds(500))
+            .Build();
+        await cache.Set("k", "old");
+
+        Volatile.Write(ref precise, 600 * Ms); // 100 ms past the entry's expiry, the ticker still at 0
+        ticker.Set(0, 600 * Ms);
+
+        var factory = TestFactory<string>.Returning("new");
+        Assert.Equal("new", await Expect.Right(cache.GetOrSet<string>("k", factory.Invoke)));
+        Assert.Equal(1, factory.Calls);
+    }
+
+    [Fact]
+    public async Task AHitFarFromAnyDeadline_IsServedOnTheCheapClock_EvenWhenItLags()
+    {
+        // The other side of the bargain: far from a deadline a lagging ticker changes nothing.
+        var ticker = Ticker.Manual(0);
+        var start = new DateTime(2030, 1, 1).Ticks;
+        long precise = 0;
+        using var cache = new FusionCacheBuilder()
+            .WithClock(origin => new Clock(TimeProvider.System, origin, TimeSpan.FromSeconds(1), ticker, () => start + Volatile.Read(ref precise)))
+            .WithDuration(TimeSpan.FromMinutes(1))
+            .Build();
+        await cache.Set("k", "v");
+        Volatile.Write(ref precise, 200 * Ms);
+        ticker.Set(0, 200 * Ms);
+        Assert.Equal("v", await Expect.Right(cache.GetOrSet<string>("k", TestFactory<string>.Returning("x").Invoke)));
+    }
 }

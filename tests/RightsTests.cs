@@ -7,7 +7,8 @@ namespace Fusion.Tests;
 public sealed class RightsTests
 {
     [Fact]
-    public void TheDirectPath_WorksWithThePinnedLanguageExt() => Assert.True(Rights.Direct);
+    public void TheDirectPath_WorksWithThePinnedLanguageExt_UnlessTurnedOff() =>
+        Assert.Equal(Environment.GetEnvironmentVariable("FUSION_PUBLIC_RIGHT") != "1", Rights.Direct);
 
     [Fact]
     public void Of_IsTheSameEitherAsRight_ForReferenceAndValueTypes()

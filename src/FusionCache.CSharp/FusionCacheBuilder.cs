@@ -188,18 +188,27 @@ public sealed class FusionCacheBuilder
         return this;
     }
 
+    private Func<long, Clock>? _clock;
+
+    /// <summary>Tests: the cache's clock, built from the node's origin (a starved ticker, a wall clock that steps back).</summary>
+    internal FusionCacheBuilder WithClock(Func<long, Clock> clock)
+    {
+        _clock = clock;
+        return this;
+    }
+
     /// <summary>Builds the cache (and connects to Redis when configured; an unreachable Redis is not an error).</summary>
     public FusionCache Build()
     {
         // Every part logs through the safe wrapper: a throwing log provider never breaks background work.
         var logger = SafeLogger.Wrap(_logger);
-        if (_redis is null) return new(_capacity, _defaults, _time, logger);
+        if (_redis is null) return new(_capacity, _defaults, _time, logger, clock: _clock);
         var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay, _recoveryMaxBytes, _maxClockSkew, _disposeDrain);
         var connect = _redis;
         return new(_capacity, _defaults, _time, logger, (memory, flights, clock, id) =>
         {
             var (connection, owned) = connect();
             return new DistributedLevel(connection, owned, settings, id, memory, flights, clock, logger);
-        });
+        }, _clock);
     }
 }

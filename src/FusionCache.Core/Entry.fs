@@ -86,6 +86,12 @@ module Entry =
         | RefreshDue when e.IsStale && not failSafe -> Stale
         | state -> state
 
+    /// Whether `e` has a deadline (eager refresh, logical or physical expiry) less than `window` after `now`:
+    /// a reading of a clock that may lag by up to `window` cannot classify `e` alone, so the shell reads
+    /// its precise clock (invariant 1 near the deadline, the cheap clock everywhere else).
+    let nearDeadline (now: int64) (window: int64) (e: Entry) : bool =
+        min e.EagerRefreshAt (min e.LogicalExpiry e.PhysicalExpiry) - now < window
+
     /// Whether `classifyFor failSafe now e` is `Fresh`, as a few comparisons the JIT can inline into the
     /// hit path (the full classification is a call; this is the common answer).
     let isFreshFor (failSafe: bool) (now: int64) (e: Entry) : bool =

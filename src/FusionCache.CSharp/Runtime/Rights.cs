@@ -11,7 +11,10 @@ namespace Fusion.Runtime;
 /// fields directly (BenchmarkDotNet, this machine), a quarter of a cache hit. The fields are LanguageExt
 /// 4.4.9's private ones, reached through <see cref="UnsafeAccessorAttribute"/>; a version without them
 /// is detected once at start-up and the public constructor is used instead (<c>RightsTests</c> checks
-/// both agree).</para>
+/// both agree). The package depends on exactly LanguageExt.Core 4.4.9 (<c>[4.4.9]</c>): every 4.x carries
+/// assembly version 4.0.0.0, so a later 4.x whose fields changed meaning could pass the probe unnoticed.
+/// Setting the environment variable <c>FUSION_PUBLIC_RIGHT=1</c> turns the shortcut off (CI runs the
+/// in-memory suite that way too, so the fallback path is tested, not only probed).</para>
 /// </summary>
 internal static class Rights
 {
@@ -27,6 +30,7 @@ internal static class Rights
 
     private static bool Probe()
     {
+        if (Environment.GetEnvironmentVariable("FUSION_PUBLIC_RIGHT") == "1") return false;
         try
         {
             var probe = new object();

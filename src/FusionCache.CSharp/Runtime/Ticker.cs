@@ -23,6 +23,9 @@ internal sealed class Ticker
     public static readonly Ticker Shared = new(checkEveryTicks: 1000);
 
     private readonly int _checkEveryTicks;
+    // A ticker driven by a test (no thread): its ticks and its precise reading are what the test sets.
+    private readonly bool _manual;
+    private long _manualPrecise;
     private long _ticks = Parked;
     private bool _read;
     private int _running;
@@ -33,6 +36,26 @@ internal sealed class Ticker
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(checkEveryTicks, 1);
         _checkEveryTicks = checkEveryTicks;
+    }
+
+    private Ticker(long ticks, long precise)
+    {
+        _checkEveryTicks = 1;
+        _manual = true;
+        _ticks = ticks;
+        _manualPrecise = precise;
+    }
+
+    /// <summary>A ticker with no thread, for tests: <see cref="Ticks"/> and <see cref="Precise"/> are what the test sets
+    /// (a frozen <see cref="Ticks"/> with an advancing <see cref="Precise"/> is a starved ticker thread).</summary>
+    internal static Ticker Manual(long ticks) => new(ticks, ticks);
+
+    /// <summary>Sets a manual ticker's readings.</summary>
+    internal void Set(long ticks, long precise)
+    {
+        Debug.Assert(_manual);
+        Volatile.Write(ref _manualPrecise, precise);
+        Volatile.Write(ref _ticks, ticks);
     }
 
     /// <summary>Whether the thread is ticking (false once it parked).</summary>
@@ -49,7 +72,7 @@ internal sealed class Ticker
         get
         {
             var ticks = Volatile.Read(ref _ticks);
-            if (ticks == Parked) return Start();
+            if (ticks == Parked) return Start(); // never for a manual ticker
             // Read before written: the flag's cache line is written once a check, not once a read.
             if (!_read) _read = true;
             return ticks;
@@ -58,6 +81,9 @@ internal sealed class Ticker
 
     /// <summary>The precise reading <see cref="Ticks"/> is a copy of (tens of nanoseconds: for rare callers).</summary>
     public static long PreciseTicks() => Stopwatch.GetElapsedTime(Origin).Ticks;
+
+    /// <summary>This ticker's precise reading: the OS clock, or a manual ticker's set value.</summary>
+    public long Precise() => _manual ? Volatile.Read(ref _manualPrecise) : PreciseTicks();
 
     private static readonly long Origin = Stopwatch.GetTimestamp();
 
