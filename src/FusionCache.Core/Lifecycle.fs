@@ -125,6 +125,19 @@ module Lifecycle =
     let revalidate (now: int64) (writtenBefore: int64) (e: Entry) : L1Change =
         if e.Timestamp < writtenBefore then expire now e else L1Change.Keep
 
+    /// After a reconnect, what this node's copy of a key becomes given the header of L2's entry for it (the
+    /// write's timestamp and origin, and its logical expiry), as of `now`. A later write in L2 drops the copy
+    /// (the next read fetches it: a notification this node missed); the same write made stale in L2 (an Expire
+    /// it missed) expires it; anything else keeps it, with no L2 read. So a blip costs one header check per
+    /// copy instead of one full read per key read afterwards (no reconnect herd).
+    let reconcile (now: int64) (current: Entry voption) (l2Timestamp: int64) (l2Origin: int64) (l2LogicalExpiry: int64) : L1Change =
+        match current with
+        | ValueNone -> L1Change.Keep
+        | ValueSome c ->
+            if Order.after l2Timestamp l2Origin c.Timestamp c.Origin then L1Change.Drop
+            elif l2Timestamp = c.Timestamp && l2Origin = c.Origin && l2LogicalExpiry <= now then expire now c
+            else L1Change.Keep
+
     /// The timestamp a notification carries.
     let timestampOf (n: Remote) : int64 =
         match n with

@@ -370,13 +370,13 @@ internal sealed class DistributedLevel : IDisposable
         // Not ready from the disconnect until L1 is revalidated: the flag goes up before the disconnect mark goes.
         if (Volatile.Read(ref _disconnectedAt) != 0) Volatile.Write(ref _revalidating, 1);
         var disconnectedAt = Interlocked.Exchange(ref _disconnectedAt, 0);
-        _ = Restored(disconnectedAt != 0);
+        _ = Restored(disconnectedAt != 0, disconnectedAt);
     }
 
     /// <summary>After a reconnect: once the subscription is back (so no notification can be missed from then on),
-    /// every copy held is revalidated against L2 on its next read, since notifications may have been missed
-    /// while away and a write made while away may be refused on replay by a newer one. Then the queue replays.</summary>
-    private async Task Restored(bool wasDisconnected)
+    /// every copy written before the disconnect is checked against L2 (<see cref="Revalidate"/>): notifications may
+    /// have been missed while away. Then the queue replays.</summary>
+    private async Task Restored(bool wasDisconnected, long disconnectedAt)
     {
         try
         {
@@ -387,10 +387,10 @@ internal sealed class DistributedLevel : IDisposable
                 // channel shows the subscription is live again. Without it (timed out), revalidate anyway.
                 var live = await _backplane.Probe(ProbeTimeout, _stopping.Token).ConfigureAwait(false);
                 if (!live) _logger.LogWarning("Fusion: the backplane did not echo a probe within {Timeout}; revalidating L1 anyway", ProbeTimeout);
-                var now = _clock.Now;
-                _memory.UpdateAll(entry => Lifecycle.revalidate(now, Ticks.Never, entry));
+                var (checkedCopies, changed) = await Revalidate(disconnectedAt).ConfigureAwait(false);
                 Volatile.Write(ref _revalidating, 0);
-                _logger.LogInformation("Fusion: connected to Redis; replaying {Count} queued operations", _queue.Count);
+                _logger.LogInformation("Fusion: connected to Redis; {Checked} copies checked against L2 ({Changed} changed while away); replaying {Count} queued operations",
+                    checkedCopies, changed, _queue.Count);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { return; }
@@ -406,6 +406,55 @@ internal sealed class DistributedLevel : IDisposable
         }
         _replaySignal.Release();
     }
+
+    /// <summary>Copies written before the disconnect may have missed a notification. Each is checked against the
+    /// header of L2's entry (which write it holds, whether it was expired), a batch of keys per round trip, and
+    /// only what changed is dropped or expired (<c>Lifecycle.reconcile</c>): the rest is served from L1 as before,
+    /// with no L2 read. Copies written since (during the outage) are this node's newest and are left alone. If Redis
+    /// fails meanwhile, the copies not checked yet are expired instead, so their next read revalidates.</summary>
+    private async Task<(int Checked, int Changed)> Revalidate(long disconnectedAt)
+    {
+        var checkedCopies = 0;
+        var changed = 0;
+        var batch = new List<string>(RevalidationBatch);
+        using var keys = _memory.Keys.GetEnumerator();
+        while (true)
+        {
+            batch.Clear();
+            while (batch.Count < RevalidationBatch && keys.MoveNext())
+            {
+                var copy = _memory.Get(keys.Current);
+                if (copy.IsSome && copy.Value.Timestamp < disconnectedAt) batch.Add(keys.Current);
+            }
+            if (batch.Count == 0) return (checkedCopies, changed);
+            byte[]?[] heads;
+            try
+            {
+                heads = await Within(_redis.Heads(batch), ReplayTimeout).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsConnectionLevel(ex))
+            {
+                var now = _clock.Now;
+                _memory.UpdateAll(entry => Lifecycle.revalidate(now, disconnectedAt, entry));
+                _logger.LogWarning("Fusion: checking L1 against L2 after the reconnect failed; the copies not checked yet are expired instead: {Error}", Short(ex));
+                return (checkedCopies, changed);
+            }
+            var latest = _redis.LatestPlausible(_clock.Now);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                checkedCopies++;
+                if (heads[i] is not { } head || !EnvelopeCodec.TryReadWrite(head, latest, out var ts, out var origin, out var logical)) continue;
+                var now = _clock.Now;
+                var copy = _memory.Get(batch[i]);
+                if (Lifecycle.reconcile(now, copy, ts, origin, logical).IsKeep) continue;
+                changed++;
+                _memory.Write(batch[i], current => Lifecycle.reconcile(now, current, ts, origin, logical), Fusion.Core.Write.NewRemote(ts, origin));
+            }
+        }
+    }
+
+    /// <summary>Keys whose L2 headers are read in one round trip when revalidating after a reconnect.</summary>
+    private const int RevalidationBatch = 512;
 
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 

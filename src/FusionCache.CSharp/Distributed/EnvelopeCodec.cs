@@ -82,6 +82,22 @@ internal static class EnvelopeCodec
         return true;
     }
 
+    /// <summary>Bytes of the header a revalidation reads (version to flags): what says which write L2 holds.</summary>
+    public const int WriteHeaderLength = FlagsOffset + 1;
+
+    /// <summary>Reads the write an envelope's first <see cref="WriteHeaderLength"/> bytes describe; false when they
+    /// are not the start of an envelope the decoder would accept (the guard's checks on the header).</summary>
+    public static bool TryReadWrite(ReadOnlySpan<byte> head, long latestTimestamp, out long timestamp, out long origin, out long logicalExpiry)
+    {
+        timestamp = origin = logicalExpiry = 0;
+        if (head.Length < WriteHeaderLength || head[0] != Version) return false;
+        timestamp = BinaryPrimitives.ReadInt64BigEndian(head[TimestampOffset..]);
+        origin = BinaryPrimitives.ReadInt64BigEndian(head[OriginOffset..]);
+        logicalExpiry = BinaryPrimitives.ReadInt64BigEndian(head[LogicalExpiryOffset..]);
+        var physical = BinaryPrimitives.ReadInt64BigEndian(head[PhysicalExpiryOffset..]);
+        return timestamp >= 0 && origin >= 0 && timestamp <= latestTimestamp && logicalExpiry <= physical && head[FlagsOffset] <= (StaleFlag | TombstoneFlag);
+    }
+
     /// <summary>The metadata of an L2 entry.</summary>
     public readonly record struct Header(long Timestamp, long Origin, long LogicalExpiry, long PhysicalExpiry, long EagerRefreshAt, bool IsStale, int FailSafeCycles, bool IsTombstone)
     {

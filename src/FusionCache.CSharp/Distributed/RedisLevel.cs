@@ -25,6 +25,19 @@ internal sealed class RedisLevel(RedisConnection connection, string cacheName, T
         return value.IsNull ? null : (byte[]?)value;
     }
 
+    /// <summary>The first bytes of each key's envelope (<see cref="EnvelopeCodec.WriteHeaderLength"/>), pipelined in one
+    /// round trip: which write L2 holds, without its payload. Null for a key L2 does not hold.</summary>
+    public async Task<byte[]?[]> Heads(IReadOnlyList<string> keys)
+    {
+        var db = connection.Required.GetDatabase();
+        var reads = new Task<RedisValue>[keys.Count];
+        for (var i = 0; i < reads.Length; i++) reads[i] = db.StringGetRangeAsync(KeyOf(keys[i]), 0, EnvelopeCodec.WriteHeaderLength - 1);
+        var values = await Task.WhenAll(reads).ConfigureAwait(false);
+        var heads = new byte[]?[values.Length];
+        for (var i = 0; i < values.Length; i++) heads[i] = values[i].IsNullOrEmpty ? null : (byte[]?)values[i];
+        return heads;
+    }
+
     /// <summary>Applies <paramref name="write"/> at <paramref name="now"/> (its time to live counts from then). Returns
     /// null when done, or the (timestamp, origin) of the later write L2 holds when its guard refused this one.</summary>
     public async Task<(long Timestamp, long Origin)?> Apply(string key, L2Write write, long now)

@@ -145,7 +145,10 @@ internal sealed class MemoryLevel
         return true;
     }
 
-    /// <summary>Runs a core transition on every entry (the reconnect revalidation).</summary>
+    /// <summary>A moment's snapshot of the keys held (keys written meanwhile may or may not appear).</summary>
+    public IEnumerable<string> Keys => _store.Keys;
+
+    /// <summary>Runs a core transition on every entry (the reconnect revalidation's fallback).</summary>
     public void UpdateAll(Func<Entry, L1Change> transition)
     {
         foreach (var key in _store.Keys)
