@@ -125,4 +125,27 @@ public sealed class NodeReconnectTests(RedisServerFixture redis, ITestOutputHelp
         // stale; the other 285 are served from L1. Before: every one of the 300 was read from L2.
         Assert.InRange(gets, 10, 15);
     }
+
+    [Fact]
+    public async Task ANotificationSentWhileTheConnectionIsBackButTheSubscriptionNotYet_IsNotMissedForGood()
+    {
+        using var proxy = new CuttableProxy(redis.Server.Port);
+        using var nodes = await Start(proxy);
+        var failing = TestFactory<string>.Failing(Values.SourceDown);
+        await nodes.Delivered(0, a => a.Set("k", "v1"));
+        Assert.Equal("v1", await Expect.Right(nodes.B.GetOrSet<string>("k", failing.Invoke)));
+
+        await CutOff(nodes, proxy);
+        await nodes.A.Set("k", "v2"); // missed while away
+        proxy.SubscribeDelay = TimeSpan.FromSeconds(2); // B's commands come back at once, its subscription 2 s later
+        proxy.Resume();
+        await Poll.Until(() => Task.FromResult(nodes.B.Distributed!.IsConnected), Nodes.Bound, "B's connection is back");
+        await Task.Delay(300);
+        await Expect.Right(nodes.B.GetOrSet<string>("k", failing.Invoke)); // whatever B serves in the gap, it keeps
+        await nodes.A.Set("k", "v3"); // published while B is not subscribed: B cannot hear of it
+
+        await Poll.Until(() => Task.FromResult(nodes.B.Distributed!.IsReady), Nodes.Bound, "B is subscribed and revalidated");
+        // Revalidating before the subscription was live would have left B on v2 (read in the gap) until its Duration.
+        Assert.Equal("v3", await Expect.Right(nodes.B.GetOrSet<string>("k", failing.Invoke)));
+    }
 }

@@ -43,6 +43,10 @@ internal sealed class CuttableProxy : IDisposable
         }
     }
 
+    /// <summary>Holds every client chunk that carries a SUBSCRIBE command this long before passing it on (zero: none):
+    /// a client whose connection is back but whose subscription is not yet, for as long as the test needs.</summary>
+    public TimeSpan SubscribeDelay { get; set; }
+
     /// <summary>Accepts and forwards connections again, on the same port.</summary>
     public void Resume()
     {
@@ -97,11 +101,11 @@ internal sealed class CuttableProxy : IDisposable
             open.Add(client);
             open.Add(server);
         }
-        _ = Pump(client, server);
-        _ = Pump(server, client);
+        _ = Pump(client, server, fromClient: true);
+        _ = Pump(server, client, fromClient: false);
     }
 
-    private static async Task Pump(Socket from, Socket to)
+    private async Task Pump(Socket from, Socket to, bool fromClient)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -110,6 +114,9 @@ internal sealed class CuttableProxy : IDisposable
             {
                 var read = await from.ReceiveAsync(buffer);
                 if (read == 0) break;
+                if (fromClient && SubscribeDelay > TimeSpan.Zero
+                    && System.Text.Encoding.ASCII.GetString(buffer, 0, read).Contains("SUBSCRIBE", StringComparison.OrdinalIgnoreCase))
+                    await Task.Delay(SubscribeDelay);
                 await to.SendAsync(buffer.AsMemory(0, read));
             }
         }
