@@ -171,13 +171,24 @@ public sealed class FaultRunTests(ITestOutputHelper log) : IAsyncLifetime
             }
         }
         var load = Enumerable.Range(0, 3).Select(n => Task.Run(() => Writer(n))).ToArray();
-        await Task.Delay(500);
-        redis.Kill();
-        await redis.RestartAsync(); // AOF: it comes back with what it had; the nodes' queued writes race in on top
-        await redis.SendAsync("FLUSHALL"); // and then empty, as a Redis that lost its data
-        await Task.Delay(1500);
-        stop.Cancel();
-        await Task.WhenAll(load);
+        try
+        {
+            await Task.Delay(500);
+            redis.Kill();
+            await redis.RestartAsync(); // AOF: it comes back with what it had; the nodes' queued writes race in on top
+            // And then empty, as a Redis that lost its data (once it has loaded its AOF: until then it answers LOADING).
+            await Poll.Until(async () =>
+            {
+                try { await redis.SendAsync("FLUSHALL"); return true; }
+                catch (InvalidOperationException e) when (e.Message.Contains("LOADING", StringComparison.Ordinal)) { return false; }
+            }, TimeSpan.FromSeconds(10), "Redis has loaded its AOF and is flushed");
+            await Task.Delay(1500);
+        }
+        finally
+        {
+            stop.Cancel(); // also when a step above failed: no writer may outlive the nodes
+            await Task.WhenAll(load);
+        }
         Assert.Equal(0, exceptions);
         await Poll.Until(() => Task.FromResult(Enumerable.Range(0, 3).All(i => nodes[i].Distributed!.IsReady && nodes[i].Distributed!.PendingRecoveries == 0)),
             TimeSpan.FromSeconds(30), "every node is ready and has replayed its queue");
