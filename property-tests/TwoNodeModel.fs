@@ -61,7 +61,7 @@ let private applyL2 (now: int64) key (change: L2Change) (l2: Map<string, Entry>)
         let until = max (Ticks.add ts Lifecycle.TombstoneLifetime.Ticks) (live |> Option.map (fun c -> c.PhysicalExpiry) |> Option.defaultValue 0L)
         let tombstone =
             { Value = tombstoneValue; Timestamp = ts; Origin = origin; LogicalExpiry = ts; PhysicalExpiry = until
-              EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0 }
+              EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0; Tags = Tagged.untagged }
         Map.add key tombstone l2
     | L2Change.Expire(ts, origin, at) ->
         match live with

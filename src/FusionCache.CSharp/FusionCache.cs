@@ -137,6 +137,38 @@ public sealed class FusionCache : IDisposable
         return Run<object>(key, Commands.remove(o, _clock.Stamp(_clock.Now), _clock.Origin, _distributed is not null), o);
     }
 
+    /// <summary>Makes every entry written with <paramref name="tag"/> before this call absent; with
+    /// <paramref name="allowFailSafe"/>, stale instead (still a fail-safe fallback). Entries written after it are
+    /// untouched. Lazy and cheap: nothing is scanned; reads compare an entry's write with its tags' invalidations.
+    /// This node only, for now: L2 and the other nodes learn of it once issue 11's distributed part lands.</summary>
+    public ValueTask RemoveByTag(string tag, bool allowFailSafe = false, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", nameof(tag));
+        CheckDisposed();
+        var now = _clock.Now;
+        var invalidation = InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe);
+        _memory.Invalidations.MergeTag(tag, invalidation);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>As <see cref="RemoveByTag(string, bool, CancellationToken)"/>, for each of <paramref name="tags"/>.</summary>
+    public async ValueTask RemoveByTag(IEnumerable<string> tags, bool allowFailSafe = false, CancellationToken cancellationToken = default)
+    {
+        if (tags is null) Throw.NullArgument(nameof(tags));
+        foreach (var tag in tags) await RemoveByTag(tag, allowFailSafe, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes every entry written before this call absent; with <paramref name="allowFailSafe"/>, stale instead
+    /// (still a fail-safe fallback). Entries written after it are untouched. Lazy: nothing is scanned or freed at once
+    /// (eviction reclaims the memory). This node only, for now (see <see cref="RemoveByTag(string, bool, CancellationToken)"/>).</summary>
+    public ValueTask Clear(bool allowFailSafe = false, CancellationToken cancellationToken = default)
+    {
+        CheckDisposed();
+        var now = _clock.Now;
+        _memory.Invalidations.MergeClear(InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe));
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value
     /// stays a fail-safe fallback until its physical expiry.</summary>
     public ValueTask Expire(string key, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
@@ -287,6 +319,11 @@ public sealed class FusionCache : IDisposable
         value.IsSome ? FSharpValueOption<object>.NewValueSome(value.Case!) : FSharpValueOption<object>.ValueNone;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckDisposed()
+    {
+        if (_disposed) Throw.Disposed();
+    }
+
     private void CheckKey(string key)
     {
         if (string.IsNullOrEmpty(key)) Throw.InvalidKey(key);

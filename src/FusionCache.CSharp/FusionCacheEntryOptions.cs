@@ -91,6 +91,28 @@ public sealed class FusionCacheEntryOptions
     /// <summary>Do not notify other nodes of this call's writes.</summary><value>Default false.</value>
     public bool SkipBackplaneNotifications { get => _skipBackplane ?? false; init => _skipBackplane = value; }
 
+    /// <summary>The tags the written entry carries: <see cref="FusionCache.RemoveByTag(string, bool, CancellationToken)"/> of any of them, or
+    /// <see cref="FusionCache.Clear(bool, CancellationToken)"/>, made after the write makes it absent (or stale).</summary>
+    /// <value>Default none. Each tag must be a non-empty string.</value>
+    public IReadOnlyList<string>? Tags
+    {
+        get => _tags;
+        init => _tags = value is null ? null : CheckTags(value);
+    }
+
+    private string[]? _tags;
+
+    private static string[] CheckTags(IReadOnlyList<string> tags)
+    {
+        var copy = new string[tags.Count];
+        for (var i = 0; i < copy.Length; i++)
+        {
+            if (string.IsNullOrEmpty(tags[i])) Throw.IfInvalid($"Tags[{i}] = '{tags[i]}' is invalid: a tag must be a non-empty string", nameof(Tags), tags[i]);
+            copy[i] = tags[i];
+        }
+        return copy.Distinct(StringComparer.Ordinal).ToArray();
+    }
+
     private static TV Check<TV>(string? message, string name, TV value) where TV : notnull
     {
         Throw.IfInvalid(message, name, value);
@@ -124,7 +146,8 @@ public sealed class FusionCacheEntryOptions
             _backgroundBackplane ?? defaults.AllowBackgroundBackplaneOperations,
             _skipDistributedRead ?? defaults.SkipDistributedCacheRead,
             _skipDistributedWrite ?? defaults.SkipDistributedCacheWrite,
-            _skipBackplane ?? defaults.SkipBackplaneNotifications);
+            _skipBackplane ?? defaults.SkipBackplaneNotifications,
+            _tags ?? defaults.Tags);
         _resolved = new Resolved(defaults, options); // a benign race: both writers compute the same
         return options;
     }

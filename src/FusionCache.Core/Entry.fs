@@ -20,7 +20,10 @@ type Entry =
       /// True while the value is being served by fail-safe.
       IsStale: bool
       /// Fail-safe activations since the last factory success.
-      FailSafeCycles: int }
+      FailSafeCycles: int
+      /// The tags the entry was written with (`Tagged.untagged` for none, never null): a `RemoveByTag` of
+      /// one of them, or a `Clear`, made after the write makes it absent or stale (`Tagged.view`).
+      Tags: string[] }
 
 /// The order of writes, the same in L1, in a node's decision on a notification and in L2's write guard
 /// (SEMANTICS §4): by timestamp, then by origin. Nodes that saw the same writes keep the same one.

@@ -45,7 +45,9 @@ type EntryOptions =
       /// Do not write L2 for this call. Default false.
       SkipDistributedCacheWrite: bool
       /// Do not tell other nodes about this call's writes. Default false.
-      SkipBackplaneNotifications: bool }
+      SkipBackplaneNotifications: bool
+      /// The tags the written entry carries (`RemoveByTag`). Default none (an empty array, never null).
+      Tags: string[] }
 
 /// The rules for each option, one function per kind of value: each returns null when the value
 /// is valid, else a message that names the option and the value.
@@ -94,7 +96,8 @@ module EntryOptions =
           AllowBackgroundBackplaneOperations = true
           SkipDistributedCacheRead = false
           SkipDistributedCacheWrite = false
-          SkipBackplaneNotifications = false }
+          SkipBackplaneNotifications = false
+          Tags = [||] }
 
     /// How long an L2 write may take: a write has its value in hand, so the soft timeout applies to it
     /// as well as the hard one (a cut write is queued for recovery).

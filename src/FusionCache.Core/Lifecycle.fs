@@ -63,7 +63,8 @@ module Lifecycle =
           PhysicalExpiry = physical
           EagerRefreshAt = eager
           IsStale = false
-          FailSafeCycles = 0 }
+          FailSafeCycles = 0
+          Tags = o.Tags }
 
     /// The entry L2 stores for a write at `now`: the same write, with L2's logical lifetime.
     let writtenDistributed (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
@@ -104,7 +105,8 @@ module Lifecycle =
           PhysicalExpiry = max logical (Ticks.add now o.FailSafeMaxDuration.Ticks)
           EagerRefreshAt = Ticks.Never
           IsStale = true
-          FailSafeCycles = 1 }
+          FailSafeCycles = 1
+          Tags = o.Tags }
 
     /// Expire at `now`: the entry becomes Stale (usable as fallback until its physical expiry).
     /// A Dead or already Stale entry is left as it is.

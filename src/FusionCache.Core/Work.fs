@@ -30,6 +30,14 @@ module Work =
     /// (callers after the write start afresh); an abandoned one had its factory cancelled.
     let mayJoin (superseded: bool) (abandoned: bool) : bool = not superseded && not abandoned
 
+    /// Whether a caller may join a flight that began at `startedAt` (0: not stamped yet, so it begins after)
+    /// when the latest `Clear` or `RemoveByTag` known here was stamped `latestInvalidation`: not if the
+    /// flight began before it, since it may have read the source before it and the caller came after it.
+    /// (Which keys an invalidation covers is known only from the result's tags: every flight that overlaps
+    /// one is passed over, which costs a factory run, never a stale answer.)
+    let mayJoinAfterInvalidation (startedAt: int64) (latestInvalidation: int64) : bool =
+        startedAt = 0L || startedAt > latestInvalidation
+
     /// Whether a flight's result (and anything its callers derive from it, like a fail-safe
     /// activation) may change L1, L2 or tell other nodes. Only the key's current flight lands: a
     /// superseded one answers its own waiters only (invariants 8 and 11); an abandoned one's factory was

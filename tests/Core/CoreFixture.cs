@@ -25,8 +25,8 @@ internal static class CoreFixture
             FactoryHardTimeout = TimeSpan.FromSeconds(3),
         });
 
-    public static Entry Entry(object value, long timestamp, long logical, long physical, long eager = Ticks.Never, bool isStale = false, int cycles = 0, long origin = 0) =>
-        new(value, timestamp, origin, logical, physical, eager, isStale, cycles);
+    public static Entry Entry(object value, long timestamp, long logical, long physical, long eager = Ticks.Never, bool isStale = false, int cycles = 0, long origin = 0, string[]? tags = null) =>
+        new(value, timestamp, origin, logical, physical, eager, isStale, cycles, tags ?? Tagged.untagged);
 
     public static FSharpValueOption<Entry> Some(Entry e) => FSharpValueOption<Entry>.NewValueSome(e);
 

@@ -175,4 +175,19 @@ public sealed class DistributedReadTests(RedisServerFixture redis, ITestOutputHe
             $"{what}: the factory's write did not replace the unreadable payload; L2 holds {Convert.ToHexString(stored ?? [])}");
         Assert.Equal("fresh", await Expect.Right(nodes.Add().GetOrSet<string>("k", factory.Invoke))); // another node reads it
     }
+
+    [Fact]
+    public async Task AnEntrysTags_TravelThroughL2()
+    {
+        using var nodes = Start(2);
+        await nodes.A.Set("k", "v", new FusionCacheEntryOptions { Tags = ["red", "k\uD800"] });
+        var stored = await (await Admin.Of(redis)).Stored(nodes, "k");
+        Assert.Equal(2, stored.Tags.Length);
+        Assert.Equal("red", stored.Tags[0]);
+
+        // B reads the entry from L2 with its tags: its own RemoveByTag of one of them hides it.
+        Assert.Equal("v", await Expect.Right(nodes.B.GetOrSet<string>("k", TestFactory<string>.Returning("x").Invoke)));
+        await nodes.B.RemoveByTag("red");
+        Assert.True((await nodes.B.TryGet<string>("k")).IsNone);
+    }
 }

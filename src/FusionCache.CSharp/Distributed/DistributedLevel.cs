@@ -127,7 +127,8 @@ internal sealed class DistributedLevel : IDisposable
             object? value = _serializer.Deserialize<T>(payload);
             // A serializer that reads "null" back: the cache holds no null (Either cannot carry one).
             if (value is null) return Unreadable(key, $"the serializer read a null {typeof(T).Name}");
-            return FSharpValueOption<Entry>.NewValueSome(header.ToEntry(value));
+            // Seen through this node's invalidations: an entry a RemoveByTag or a Clear covers is absent, or stale.
+            return _memory.Invalidations.View(FSharpValueOption<Entry>.NewValueSome(header.ToEntry(value)));
         }
         catch (Exception ex)
         {

@@ -33,11 +33,54 @@ internal static class EnvelopeCodec
 
     public static byte[] Encode(Entry entry, ReadOnlySpan<byte> payload)
     {
-        var bytes = new byte[HeaderLength + payload.Length];
+        // The tags: a count, then each as a length and its bytes (KeyCodec), before the payload. An untagged entry: 2 bytes.
+        byte[][]? tags = null;
+        var tagBytes = 2;
+        if (entry.Tags.Length > 0)
+        {
+            if (entry.Tags.Length > ushort.MaxValue) throw new ArgumentException($"an entry carries {entry.Tags.Length} tags, at most {ushort.MaxValue}");
+            tags = new byte[entry.Tags.Length][];
+            for (var i = 0; i < tags.Length; i++)
+            {
+                tags[i] = KeyCodec.Encode(entry.Tags[i]);
+                if (tags[i].Length > ushort.MaxValue) throw new ArgumentException($"tag {i} is {tags[i].Length} bytes long, at most {ushort.MaxValue}");
+                tagBytes += 2 + tags[i].Length;
+            }
+        }
+        var bytes = new byte[HeaderLength + tagBytes + payload.Length];
         WriteHeader(bytes, entry.Timestamp, entry.Origin, entry.LogicalExpiry, entry.PhysicalExpiry, entry.EagerRefreshAt,
             entry.IsStale ? StaleFlag : (byte)0, entry.FailSafeCycles);
-        payload.CopyTo(bytes.AsSpan(HeaderLength));
+        var at = HeaderLength;
+        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)(tags?.Length ?? 0));
+        at += 2;
+        foreach (var tag in tags ?? [])
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)tag.Length);
+            tag.CopyTo(bytes, at + 2);
+            at += 2 + tag.Length;
+        }
+        payload.CopyTo(bytes.AsSpan(at));
         return bytes;
+    }
+
+    /// <summary>Reads the tags after the header; false when they do not decode. <paramref name="payload"/> is what follows.</summary>
+    private static bool TryReadTags(ReadOnlySpan<byte> body, out string[] tags, out ReadOnlySpan<byte> payload)
+    {
+        tags = Tagged.untagged;
+        payload = default;
+        if (body.Length < 2) return false;
+        int count = BinaryPrimitives.ReadUInt16BigEndian(body);
+        var at = 2;
+        if (count > 0) tags = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            if (body.Length < at + 2) return false;
+            int length = BinaryPrimitives.ReadUInt16BigEndian(body[at..]);
+            if (length == 0 || body.Length < at + 2 + length || !KeyCodec.TryDecode(body.Slice(at + 2, length), out tags[i])) return false;
+            at += 2 + length;
+        }
+        payload = body[at..];
+        return true;
     }
 
     private static void WriteHeader(Span<byte> span, long timestamp, long origin, long logical, long physical, long eager, byte flags, int cycles)
@@ -77,7 +120,9 @@ internal static class EnvelopeCodec
             error = "inconsistent metadata";
             return false;
         }
-        payload = bytes[HeaderLength..];
+        if (header.IsTombstone) { payload = default; error = null; return true; } // a tombstone ends with its header
+        if (!TryReadTags(bytes[HeaderLength..], out var tags, out payload)) { error = "the tags do not decode"; return false; }
+        header = header with { Tags = tags };
         error = null;
         return true;
     }
@@ -101,7 +146,10 @@ internal static class EnvelopeCodec
     /// <summary>The metadata of an L2 entry.</summary>
     public readonly record struct Header(long Timestamp, long Origin, long LogicalExpiry, long PhysicalExpiry, long EagerRefreshAt, bool IsStale, int FailSafeCycles, bool IsTombstone)
     {
+        /// <summary>The tags the entry carries (empty for none).</summary>
+        public string[] Tags { get; init; } = Tagged.untagged;
+
         /// <summary>The core entry holding <paramref name="value"/>: the same write (timestamp and origin) as the writer's L1 copy.</summary>
-        public Entry ToEntry(object value) => new(value, Timestamp, Origin, LogicalExpiry, PhysicalExpiry, EagerRefreshAt, IsStale, FailSafeCycles);
+        public Entry ToEntry(object value) => new(value, Timestamp, Origin, LogicalExpiry, PhysicalExpiry, EagerRefreshAt, IsStale, FailSafeCycles, Tags ?? Tagged.untagged);
     }
 }

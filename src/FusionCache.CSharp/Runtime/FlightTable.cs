@@ -9,8 +9,13 @@ namespace Fusion.Runtime;
 /// so user code never runs under a lock (what a <c>Lazy</c> would also ensure, without its lock).
 /// Flights leave by compare-and-remove, so a finished or superseded flight never removes its successor.
 /// </summary>
-internal sealed class FlightTable(long origin = 0)
+internal sealed class FlightTable(long origin = 0, Invalidations? invalidations = null)
 {
+    private readonly Invalidations _invalidations = invalidations ?? new();
+
+    /// <summary>The invalidations (<c>Clear</c>, <c>RemoveByTag</c>) readers see L1 through: shared with <see cref="MemoryLevel"/>.</summary>
+    public Invalidations Invalidations => _invalidations;
+
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
@@ -35,7 +40,9 @@ internal sealed class FlightTable(long origin = 0)
             }
             isLeader = false;
 
-            if (flight.TryJoin()) return flight;
+            // A flight that began before a Clear or a RemoveByTag may read the source from before it: a caller
+            // arriving after one starts afresh (the flight itself still lands; readers see it through the marks).
+            if (Work.mayJoinAfterInvalidation(flight.StartedAt, _invalidations.Latest) && flight.TryJoin()) return flight;
             // Abandoned (its factory cancelled) or superseded: help remove it, then start afresh (invariant 7).
             Leave(key, flight);
         }

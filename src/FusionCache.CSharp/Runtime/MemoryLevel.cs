@@ -42,11 +42,16 @@ internal sealed class MemoryLevel
     /// <summary>The capacity in entries.</summary>
     public int Capacity => _store.Capacity;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGet(string key, out Entry entry) => _store.TryGet(key, out entry);
+    /// <summary>The invalidations readers see entries through (<c>Clear</c>, <c>RemoveByTag</c>): the flight table's.</summary>
+    public Invalidations Invalidations => _flights.Invalidations;
 
-    /// <summary>What a writer sees before it decides (not counted as a read).</summary>
-    public FSharpValueOption<Entry> Get(string key) => Current(_store.Find(key));
+    /// <summary>The key's entry as readers see it (through the invalidations: an entry removed by a tag or a Clear is
+    /// absent, one staled by them is stale).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGet(string key, out Entry entry) => _store.TryGet(key, out entry) && Invalidations.View(ref entry);
+
+    /// <summary>What a reader deciding on the key sees (through the invalidations; not counted as a read).</summary>
+    public FSharpValueOption<Entry> Get(string key) => Invalidations.View(Current(_store.Find(key)));
 
     /// <summary>A write to the key (a local command): supersedes the key's running flight, then applies the
     /// change the core decided. <c>Put</c> lands only if it supersedes what is there; false when it did not.</summary>

@@ -12,10 +12,14 @@ internal static class Wire
     /// <summary>The current format version of envelopes and backplane messages.</summary>
     public const byte Version = 2;
 
-    /// <summary>The fields of an L2 envelope (version 2: a 46-byte header, then the payload).</summary>
+    /// <summary>The fields of an L2 envelope (version 2: a 46-byte header; then, unless a tombstone, the tags (a 2-byte
+    /// count, each a 2-byte length and its UTF-8) and the payload).</summary>
     public sealed record Envelope(byte Version, long Timestamp, long Origin, long LogicalExpiry, long PhysicalExpiry, long EagerRefreshAt,
         byte Flags, int FailSafeCycles, byte[] Payload)
     {
+        /// <summary>The tags (none unless set).</summary>
+        public string[] Tags { get; init; } = [];
+
         public bool IsStale => (Flags & 1) != 0;
         public bool IsTombstone => (Flags & 2) != 0;
         public string PayloadText => Encoding.UTF8.GetString(Payload);
@@ -23,7 +27,17 @@ internal static class Wire
         /// <summary>The envelope's bytes.</summary>
         public byte[] ToBytes()
         {
-            var bytes = new byte[46 + Payload.Length];
+            var tagSection = new List<byte> { (byte)(Tags.Length >> 8), (byte)Tags.Length };
+            foreach (var tag in Tags)
+            {
+                var utf8 = Encoding.UTF8.GetBytes(tag);
+                tagSection.Add((byte)(utf8.Length >> 8));
+                tagSection.Add((byte)utf8.Length);
+                tagSection.AddRange(utf8);
+            }
+            var tags = IsTombstone ? [] : tagSection.ToArray();
+            var bytes = new byte[46 + tags.Length + Payload.Length];
+            tags.CopyTo(bytes, 46);
             bytes[0] = Version;
             BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(1), Timestamp);
             BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(9), Origin);
@@ -32,7 +46,7 @@ internal static class Wire
             BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(33), EagerRefreshAt);
             bytes[41] = Flags;
             BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(42), FailSafeCycles);
-            Payload.CopyTo(bytes, 46);
+            Payload.CopyTo(bytes, 46 + tags.Length);
             return bytes;
         }
     }
@@ -40,6 +54,19 @@ internal static class Wire
     public static Envelope Decode(byte[] bytes)
     {
         Assert.True(bytes.Length >= 46, $"an envelope has at least 46 bytes, this one {bytes.Length}");
+        var tags = new List<string>();
+        var at = 46;
+        if ((bytes[41] & 2) == 0) // not a tombstone: the tags come next
+        {
+            var count = bytes[at] << 8 | bytes[at + 1];
+            at += 2;
+            for (var i = 0; i < count; i++)
+            {
+                var length = bytes[at] << 8 | bytes[at + 1];
+                tags.Add(Encoding.UTF8.GetString(bytes, at + 2, length));
+                at += 2 + length;
+            }
+        }
         return new Envelope(
             bytes[0],
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(1)),
@@ -49,7 +76,7 @@ internal static class Wire
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(33)),
             bytes[41],
             BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(42)),
-            bytes[46..]);
+            bytes[at..]) { Tags = [.. tags] };
     }
 
     /// <summary>An envelope holding <paramref name="json"/>, written now (or at <paramref name="at"/>) by origin 1, fresh
