@@ -140,7 +140,8 @@ public sealed class FusionCache : IDisposable
     /// <summary>Makes every entry written with <paramref name="tag"/> before this call absent; with
     /// <paramref name="allowFailSafe"/>, stale instead (still a fail-safe fallback). Entries written after it are
     /// untouched. Lazy and cheap: nothing is scanned; reads compare an entry's write with its tags' invalidations.
-    /// This node only, for now: L2 and the other nodes learn of it once issue 11's distributed part lands.</summary>
+    /// With Redis, the invalidation is merged into L2 (a node that was away, or reads an entry later, learns it there)
+    /// and announced to the other nodes; like a write, it is queued and replayed when Redis is away.</summary>
     public ValueTask RemoveByTag(string tag, bool allowFailSafe = false, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", nameof(tag));
@@ -148,7 +149,7 @@ public sealed class FusionCache : IDisposable
         var now = _clock.Now;
         var invalidation = InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe);
         _memory.Invalidations.MergeTag(tag, invalidation);
-        return ValueTask.CompletedTask;
+        return _distributed is null ? ValueTask.CompletedTask : new ValueTask(_distributed.Invalidate(tag, invalidation, _defaults));
     }
 
     /// <summary>As <see cref="RemoveByTag(string, bool, CancellationToken)"/>, for each of <paramref name="tags"/>.</summary>
@@ -160,13 +161,14 @@ public sealed class FusionCache : IDisposable
 
     /// <summary>Makes every entry written before this call absent; with <paramref name="allowFailSafe"/>, stale instead
     /// (still a fail-safe fallback). Entries written after it are untouched. Lazy: nothing is scanned or freed at once
-    /// (eviction reclaims the memory). This node only, for now (see <see cref="RemoveByTag(string, bool, CancellationToken)"/>).</summary>
+    /// (eviction reclaims the memory). Across nodes as <see cref="RemoveByTag(string, bool, CancellationToken)"/>.</summary>
     public ValueTask Clear(bool allowFailSafe = false, CancellationToken cancellationToken = default)
     {
         CheckDisposed();
         var now = _clock.Now;
-        _memory.Invalidations.MergeClear(InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe));
-        return ValueTask.CompletedTask;
+        var invalidation = InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe);
+        _memory.Invalidations.MergeClear(invalidation);
+        return _distributed is null ? ValueTask.CompletedTask : new ValueTask(_distributed.Invalidate(null, invalidation, _defaults));
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value

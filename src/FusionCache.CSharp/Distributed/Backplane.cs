@@ -83,6 +83,10 @@ internal sealed class Backplane
     public async Task Publish(string key, Remote notice) =>
         await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(_instanceId, key, notice)).ConfigureAwait(false);
 
+    /// <summary>Announces an invalidation (<c>RemoveByTag</c>; <c>Clear</c> when <paramref name="tag"/> is null).</summary>
+    public async Task PublishMark(string? tag, Invalidation mark) =>
+        await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.EncodeMark(_instanceId, tag, mark)).ConfigureAwait(false);
+
     /// <summary>Sends a probe to this node's own subscription and waits until it comes back: true once the
     /// subscription is live (from then on no notification is missed), false when it did not within the timeout.</summary>
     public async Task<bool> Probe(TimeSpan timeout, CancellationToken cancel)
@@ -120,6 +124,16 @@ internal sealed class Backplane
             if (NoticeCodec.IsProbe(bytes, out var prober))
             {
                 if (prober == _instanceId) Volatile.Read(ref _probe)?.TrySetResult();
+                return;
+            }
+            if (NoticeCodec.IsMark(bytes, Fusion.Core.Order.latestPlausible(_clock.Now, _maxSkew), out var marker, out var tag, out var mark, out var markError))
+            {
+                if (markError is not null) { Malformedly(markError); return; }
+                if (marker == _instanceId) return; // our own: merged here already
+                _clock.Observe(Math.Max(mark.RemovedAt, mark.StaledAt));
+                if (tag is null) _memory.Invalidations.MergeClear(mark);
+                else _memory.Invalidations.MergeTag(tag, mark);
+                Interlocked.Increment(ref Applied);
                 return;
             }
             if (!NoticeCodec.TryDecode(bytes, out var sender, out var key, out var notice, out var error))

@@ -27,6 +27,12 @@ internal sealed class DistributedLevel : IDisposable
     private readonly SemaphoreSlim _replaySignal = new(0);
     private readonly SemaphoreSlim _replayGate = new(1, 1);
     private readonly LogThrottle _unreadableLog = new(TimeSpan.FromSeconds(10));
+    // Invalidations Redis has not received yet, merged per tag ("" for Clear: a tag is never empty).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Invalidation> _pendingMarks = new(StringComparer.Ordinal);
+    // Tags whose mark this node has read from L2 since it last connected ("" for Clear).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _learned = new(StringComparer.Ordinal);
+    // The longest L2 lifetime this node has written: a mark must outlive every entry it may cover.
+    private long _longestLifetime = TimeSpan.FromHours(1).Ticks;
     private long _breakerOpenUntil = long.MinValue;
     private long _disconnectedAt; // 0 while connected
 
@@ -98,7 +104,7 @@ internal sealed class DistributedLevel : IDisposable
     /// misses and writes are queued at once, so an outage costs callers no waiting.</summary>
     private bool Available => _redis.IsConnected && !CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));
     /// <summary>Keys with operations still owed to Redis: queued, or being replayed now.</summary>
-    public int PendingRecoveries => _queue.Count;
+    public int PendingRecoveries => _queue.Count + _pendingMarks.Count;
 
     /// <summary>Reads the key's L2 entry as a <typeparamref name="T"/>; a miss, an error, a timeout or an
     /// unreadable payload are all <c>ValueNone</c> (logged).</summary>
@@ -122,18 +128,21 @@ internal sealed class DistributedLevel : IDisposable
             return Unreadable(key, error!);
         _clock.Observe(header.Timestamp); // our next write comes after the one we read
         if (header.IsTombstone) return FSharpValueOption<Entry>.ValueNone; // removed
+        Entry entry;
         try
         {
             object? value = _serializer.Deserialize<T>(payload);
             // A serializer that reads "null" back: the cache holds no null (Either cannot carry one).
             if (value is null) return Unreadable(key, $"the serializer read a null {typeof(T).Name}");
-            // Seen through this node's invalidations: an entry a RemoveByTag or a Clear covers is absent, or stale.
-            return _memory.Invalidations.View(FSharpValueOption<Entry>.NewValueSome(header.ToEntry(value)));
+            entry = header.ToEntry(value);
         }
         catch (Exception ex)
         {
             return Unreadable(key, $"not a {typeof(T).Name}: {ex.Message}");
         }
+        await LearnOnce(entry.Tags).ConfigureAwait(false); // a tag first met here: its invalidation, if any, from L2
+        // Seen through this node's invalidations: an entry a RemoveByTag or a Clear covers is absent, or stale.
+        return _memory.Invalidations.View(FSharpValueOption<Entry>.NewValueSome(entry));
     }
 
     /// <summary>Applies an L2 change and sends a notification, waiting for each only when the options say so.
@@ -154,6 +163,12 @@ internal sealed class DistributedLevel : IDisposable
                 LogText.Of(key), LogText.Of(ex.Message));
             return Task.CompletedTask;
         }
+        if (write is { What: L2Write.Kind.Put })
+        {
+            var lifetime = write.PhysicalExpiry == Ticks.Never ? TimeSpan.FromDays(365).Ticks : write.PhysicalExpiry - _clock.Now;
+            for (var seen = Volatile.Read(ref _longestLifetime); lifetime > seen; seen = Volatile.Read(ref _longestLifetime))
+                if (Interlocked.CompareExchange(ref _longestLifetime, lifetime, seen) == seen) break;
+        }
         var notice = notify.IsSome ? notify.Value : null;
         var timeout = EntryOptionsModule.distributedWriteTimeout(options);
         var sent = write is null ? Task.FromResult(Sent.Written) : Send(key, write, notice, timeout);
@@ -161,6 +176,117 @@ internal sealed class DistributedLevel : IDisposable
         var notified = notice is null ? (Task)sent : NotifyAfter(sent, key, notice, timeout);
         if (options.AllowBackgroundDistributedCacheOperations) return Task.CompletedTask;
         return options.AllowBackgroundBackplaneOperations ? sent : notified;
+    }
+
+    /// <summary>An invalidation (<c>RemoveByTag</c>; <c>Clear</c> when <paramref name="tag"/> is null) for L2 and the other
+    /// nodes: merged into L2's mark (so a node that was away, or reads the entry later, learns it), then announced.
+    /// Never throws: what fails is kept and replayed like the recovery queue.</summary>
+    public Task Invalidate(string? tag, Invalidation mark, EntryOptions options)
+    {
+        var sent = InvalidateNow(tag, mark, EntryOptionsModule.distributedWriteTimeout(options));
+        return options.AllowBackgroundDistributedCacheOperations ? Task.CompletedTask : sent;
+    }
+
+    private async Task InvalidateNow(string? tag, Invalidation mark, TimeSpan timeout)
+    {
+        if (!Available) { QueueMark(tag, mark); return; }
+        try
+        {
+            await Within(_redis.MergeMark(tag, mark, MarkLifetime), timeout).ConfigureAwait(false);
+            await Within(_backplane.PublishMark(tag, mark), timeout).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Failed("invalidation", tag ?? "(clear)", ex);
+            QueueMark(tag, mark); // merging again is harmless: the script keeps the later marks
+        }
+    }
+
+    /// <summary>How long an invalidation mark stays in L2: as long as any entry written here may live (at least an hour).</summary>
+    private TimeSpan MarkLifetime => TimeSpan.FromTicks(Volatile.Read(ref _longestLifetime) + TimeSpan.FromMinutes(1).Ticks);
+
+    private void QueueMark(string? tag, Invalidation mark)
+    {
+        _pendingMarks.AddOrUpdate(tag ?? "", static (_, m) => m, static (_, current, m) => InvalidationModule.merge(current, m), mark);
+        _replaySignal.Release();
+    }
+
+    /// <summary>Sends the invalidations still owed; false when Redis is away again.</summary>
+    private async Task<bool> ReplayMarks()
+    {
+        foreach (var tag in _pendingMarks.Keys)
+        {
+            if (!_pendingMarks.TryRemove(tag, out var mark)) continue;
+            try
+            {
+                await Within(_redis.MergeMark(tag.Length == 0 ? null : tag, mark, MarkLifetime), ReplayTimeout).ConfigureAwait(false);
+                await Within(_backplane.PublishMark(tag.Length == 0 ? null : tag, mark), ReplayTimeout).ConfigureAwait(false);
+                Interlocked.Increment(ref Replayed);
+            }
+            catch (Exception ex) when (IsConnectionLevel(ex))
+            {
+                QueueMark(tag.Length == 0 ? null : tag, mark);
+                return false;
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref DroppedOperations);
+                _logger.LogError("Fusion: Redis refused the invalidation of tag {Tag}; it is dropped: {Error}", LogText.Of(tag.Length == 0 ? "(clear)" : tag), Short(ex));
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Reads from L2 the marks of <paramref name="tags"/> this node has not read since it connected (and of Clear),
+    /// and merges them: an entry read from L2 is then seen through every invalidation made while this node was away or
+    /// before it started. A failure leaves them unlearned (tried again on the next read).</summary>
+    private Task LearnOnce(string[] tags)
+    {
+        List<string?>? unknown = null;
+        if (!_learned.ContainsKey("")) (unknown ??= []).Add(null);
+        foreach (var tag in tags)
+            if (!_learned.ContainsKey(tag)) (unknown ??= []).Add(tag);
+        return unknown is null ? Task.CompletedTask : Learn(unknown);
+    }
+
+    private async Task Learn(List<string?> tags)
+    {
+        try
+        {
+            var marks = await Within(_redis.Marks(tags), ReplayTimeout).ConfigureAwait(false);
+            var latest = _redis.LatestPlausible(_clock.Now);
+            for (var i = 0; i < tags.Count; i++)
+            {
+                if (marks[i] is { } bytes && MarkCodec.TryDecode(bytes, latest, out var mark))
+                {
+                    _clock.Observe(Math.Max(mark.RemovedAt, mark.StaledAt));
+                    if (tags[i] is { } tag) _memory.Invalidations.MergeTag(tag, mark);
+                    else _memory.Invalidations.MergeClear(mark);
+                }
+                _learned.TryAdd(tags[i] ?? "", 0);
+            }
+        }
+        catch (Exception ex) when (IsConnectionLevel(ex))
+        {
+            _logger.LogDebug("Fusion: could not read invalidation marks from L2 yet: {Error}", Short(ex));
+        }
+    }
+
+    /// <summary>After a reconnect: the marks of Clear, of every tag this node has heard of, and of every tag its L1 entries
+    /// carry, read again (invalidations made while it was away).</summary>
+    private Task LearnAfterReconnect()
+    {
+        var tags = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in _memory.Keys)
+        {
+            var entry = _memory.Get(key);
+            if (entry.IsSome) foreach (var tag in entry.Value.Tags) tags.Add(tag);
+        }
+        foreach (var tag in _learned.Keys) if (tag.Length > 0) tags.Add(tag);
+        _learned.Clear();
+        var all = new List<string?> { null };
+        all.AddRange(tags);
+        return Learn(all);
     }
 
     private enum Sent { Written, Queued, Refused }
@@ -253,6 +379,7 @@ internal sealed class DistributedLevel : IDisposable
         await _replayGate.WaitAsync().ConfigureAwait(false); // one pass at a time (the loop, Dispose's drain)
         try
         {
+            if (!_pendingMarks.IsEmpty && Available && !await ReplayMarks().ConfigureAwait(false)) return;
             foreach (var key in _queue.Keys())
             {
                 if (!Available) return; // away again, or the breaker opened: the next signal or delay resumes
@@ -388,6 +515,7 @@ internal sealed class DistributedLevel : IDisposable
                 // channel shows the subscription is live again. Without it (timed out), revalidate anyway.
                 var live = await _backplane.Probe(ProbeTimeout, _stopping.Token).ConfigureAwait(false);
                 if (!live) _logger.LogWarning("Fusion: the backplane did not echo a probe within {Timeout}; revalidating L1 anyway", ProbeTimeout);
+                await LearnAfterReconnect().ConfigureAwait(false);
                 var (checkedCopies, changed) = await Revalidate(disconnectedAt).ConfigureAwait(false);
                 Volatile.Write(ref _revalidating, 0);
                 _logger.LogInformation("Fusion: connected to Redis; {Checked} copies checked against L2 ({Changed} changed while away); replaying {Count} queued operations",

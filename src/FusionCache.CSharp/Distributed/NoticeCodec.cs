@@ -24,6 +24,41 @@ internal static class NoticeCodec
         return bytes;
     }
 
+    private const byte TagMarkKind = 5, ClearMarkKind = 6;
+    private const int MarkHeaderLength = 18 + MarkCodec.Length;
+
+    /// <summary>An invalidation: <c>RemoveByTag(tag)</c>, or <c>Clear</c> when <paramref name="tag"/> is null. Version, kind,
+    /// sender, the mark (MarkCodec), then the tag (KeyCodec).</summary>
+    public static byte[] EncodeMark(Guid sender, string? tag, Invalidation mark)
+    {
+        var header = new byte[MarkHeaderLength];
+        header[0] = Version;
+        header[1] = tag is null ? ClearMarkKind : TagMarkKind;
+        sender.TryWriteBytes(header.AsSpan(2));
+        MarkCodec.Encode(mark).CopyTo(header, 18);
+        return tag is null ? header : KeyCodec.Encode(tag, header);
+    }
+
+    /// <summary>Whether the message is an invalidation; then its sender, tag (null: Clear) and mark, or a reason it is malformed.</summary>
+    public static bool IsMark(ReadOnlySpan<byte> bytes, long latestTimestamp, out Guid sender, out string? tag, out Invalidation mark, out string? error)
+    {
+        sender = default;
+        tag = null;
+        mark = InvalidationModule.none;
+        error = null;
+        if (bytes.Length < 2 || bytes[0] != Version || (bytes[1] != TagMarkKind && bytes[1] != ClearMarkKind)) return false;
+        if (bytes.Length < MarkHeaderLength) { error = $"{bytes.Length} bytes is too short for an invalidation"; return true; }
+        if (!MarkCodec.TryDecode(bytes.Slice(18, MarkCodec.Length), latestTimestamp, out mark)) { error = "the invalidation's mark is malformed or beyond the clock-skew bound"; return true; }
+        if (bytes[1] == TagMarkKind)
+        {
+            if (bytes.Length == MarkHeaderLength || !KeyCodec.TryDecode(bytes[MarkHeaderLength..], out var decoded)) { error = "the invalidation's tag does not decode"; return true; }
+            tag = decoded;
+        }
+        else if (bytes.Length != MarkHeaderLength) { error = "a Clear carries no tag"; return true; }
+        sender = new Guid(bytes[2..18]);
+        return true;
+    }
+
     public static bool IsProbe(ReadOnlySpan<byte> bytes, out Guid sender)
     {
         sender = bytes.Length == 18 && bytes[0] == Version && bytes[1] == ProbeKind ? new Guid(bytes[2..18]) : Guid.Empty;

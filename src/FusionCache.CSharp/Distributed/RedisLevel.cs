@@ -25,6 +25,30 @@ internal sealed class RedisLevel(RedisConnection connection, string cacheName, T
         return value.IsNull ? null : (byte[]?)value;
     }
 
+    /// <summary>The Redis key of a tag's invalidation mark (null: the cache-wide one, <c>Clear</c>): under their own
+    /// ":mark:" segment, apart from the entries' ":v2:" keys.</summary>
+    public RedisKey MarkKeyOf(string? tag) => tag is null
+        ? (RedisKey)KeyCodec.Encode("clear", _markPrefix)
+        : KeyCodec.Encode(tag, _tagPrefix);
+
+    private readonly byte[] _markPrefix = Encoding.UTF8.GetBytes(cacheName + ":mark:v" + MarkCodec.Version + ":");
+    private readonly byte[] _tagPrefix = Encoding.UTF8.GetBytes(cacheName + ":mark:v" + MarkCodec.Version + ":tag:");
+
+    /// <summary>Merges <paramref name="mark"/> into the stored mark of <paramref name="tag"/> (null: Clear); it lives at least
+    /// <paramref name="lifetime"/>.</summary>
+    public Task MergeMark(string? tag, Invalidation mark, TimeSpan lifetime) =>
+        connection.Required.GetDatabase().ScriptEvaluateAsync(RedisScripts.MergeMark, [MarkKeyOf(tag)],
+            [MarkCodec.Encode(mark), (long)Math.Max(1, lifetime.TotalMilliseconds)]);
+
+    /// <summary>The stored marks of <paramref name="tags"/> (a null tag: Clear), one round trip; null where none is stored.</summary>
+    public async Task<byte[]?[]> Marks(IReadOnlyList<string?> tags)
+    {
+        var keys = new RedisKey[tags.Count];
+        for (var i = 0; i < keys.Length; i++) keys[i] = MarkKeyOf(tags[i]);
+        var values = await connection.Required.GetDatabase().StringGetAsync(keys).ConfigureAwait(false);
+        return values.Select(v => v.IsNull ? null : (byte[]?)v).ToArray();
+    }
+
     /// <summary>The first bytes of each key's envelope (<see cref="EnvelopeCodec.WriteHeaderLength"/>), pipelined in one
     /// round trip: which write L2 holds, without its payload. Null for a key L2 does not hold.</summary>
     public async Task<byte[]?[]> Heads(IReadOnlyList<string> keys)

@@ -74,4 +74,33 @@ internal static class RedisScripts
         redis.call('SETRANGE', KEYS[1], 17, ARGV[2])
         return 1
         """;
+
+    /// <summary>KEYS[1] an invalidation mark's key; ARGV[1] a mark (MarkCodec, 41 bytes); ARGV[2] its time to live in ms.
+    /// Stores the merge of the stored mark and this one: the later removal and the later staling (with its instant),
+    /// so marks written by several nodes, late or twice, end the same (Invalidation.merge). A stored value that is
+    /// not a mark is replaced.</summary>
+    public const string MergeMark = """
+        local function at_least(a, b)
+          for i = 1, #a do
+            local x, y = string.byte(a, i), string.byte(b, i)
+            if x ~= y then return x > y end
+          end
+          return true
+        end
+        local new = ARGV[1]
+        local old = redis.call('GET', KEYS[1])
+        if old and #old == 41 and string.byte(old, 1) == 1 then
+          local removal = string.sub(new, 2, 17)
+          if at_least(string.sub(old, 2, 17), removal) then removal = string.sub(old, 2, 17) end
+          local staling = string.sub(new, 18, 41)
+          if at_least(string.sub(old, 18, 33), string.sub(new, 18, 33)) then staling = string.sub(old, 18, 41) end
+          new = string.char(1) .. removal .. staling
+        end
+        local ttl = redis.call('PTTL', KEYS[1])
+        local least = tonumber(ARGV[2])
+        if ttl < least then ttl = least end
+        redis.call('SET', KEYS[1], new, 'PX', ttl)
+        return 1
+        """;
 }
+
