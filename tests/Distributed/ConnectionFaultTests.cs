@@ -72,7 +72,7 @@ public sealed class ConnectionFaultTests(RedisServerFixture redis, ITestOutputHe
     {
         const string cacheName = "acl";
         // The line in docs/wire-format.md, with the key pattern narrowed to keys starting with "ok" so one key is refused.
-        var setUser = $"ACL SETUSER fusion on >user-pw-123 resetkeys ~{cacheName}:v2:ok* resetchannels &{cacheName}:backplane:v2 -@all +@connection +get +eval +evalsha +script|load +strlen +getrange +set +setrange +pttl +publish +subscribe +unsubscribe";
+        var setUser = $"ACL SETUSER fusion on >user-pw-123 resetkeys ~{cacheName}:v2:ok* ~{cacheName}:mark:* resetchannels &{cacheName}:backplane:v2 -@all +@connection +get +mget +eval +evalsha +script|load +strlen +getrange +set +setrange +pttl +publish +subscribe +unsubscribe";
         Assert.Equal("OK", await redis.Server.SendAsync(setUser.Split(' ')));
         try
         {
@@ -89,6 +89,13 @@ public sealed class ConnectionFaultTests(RedisServerFixture redis, ITestOutputHe
             await a.Set("denied", "v"); // NOPERM on this key only
             await a.Set("ok2", "v2");   // the breaker did not open for the others
             Assert.Equal("v2", await Expect.Right(b.GetOrSet<string>("ok2", TestFactory<string>.Returning("x").Invoke)));
+            // Tags too: the marks' keys and commands are in the documented permissions.
+            var red = new FusionCacheEntryOptions { Tags = ["red"] };
+            await a.Set("ok3", "v3", red);
+            Assert.Equal("v3", await Expect.Right(b.GetOrSet<string>("ok3", TestFactory<string>.Returning("x").Invoke, red)));
+            await a.RemoveByTag("red");
+            await Poll.Until(async () => (await b.TryGet<string>("ok3")).IsNone, TimeSpan.FromSeconds(10), "B hears of the RemoveByTag");
+            Assert.DoesNotContain("refused reading invalidation marks", nodeLog.ToString());
             Assert.Equal(0, b.Distributed!.FailedOperations);
             Assert.True(nodeLog.Contains("Error: Fusion: Redis refused the write for key denied"), nodeLog.ToString());
             Assert.DoesNotContain("user-pw-123", nodeLog.ToString());

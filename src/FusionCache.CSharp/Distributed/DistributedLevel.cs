@@ -266,9 +266,11 @@ internal sealed class DistributedLevel : IDisposable
                 _learned.TryAdd(tags[i] ?? "", 0);
             }
         }
-        catch (Exception ex) when (IsConnectionLevel(ex))
+        catch (Exception ex)
         {
-            _logger.LogDebug("Fusion: could not read invalidation marks from L2 yet: {Error}", Short(ex));
+            // Unlearned marks are tried again on the next read; a refusal (an ACL without the mark keys) is worth a warning.
+            if (IsConnectionLevel(ex)) _logger.LogDebug("Fusion: could not read invalidation marks from L2 yet: {Error}", Short(ex));
+            else _logger.LogWarning("Fusion: Redis refused reading invalidation marks (RemoveByTag, Clear): {Error}", Short(ex));
         }
     }
 
