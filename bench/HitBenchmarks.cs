@@ -12,6 +12,9 @@ namespace Fusion.Bench;
 public class HitBenchmarks
 {
     private const string Key = "product:42";
+    private const string TaggedKey = "product:43";
+    // A tagged entry, one of its tags invalidated before it was written: the hit looks the tag up and compares.
+    private static readonly FusionCacheEntryOptions Tagged = new() { Tags = ["products", "category:7"] };
     private static readonly Func<Task<Either<Err, string>>> FusionFactory = static () => Caches.FusionValue;
     private readonly ConcurrentDictionary<string, string> _dictionary = new();
     private CacheSet _caches = null!;
@@ -30,6 +33,8 @@ public class HitBenchmarks
         _caches = new CacheSet();
         (_fusion, _ziggy, _hybrid) = (_caches.Fusion, _caches.Ziggy, _caches.Hybrid);
         await _caches.Fusion.GetOrSet(Key, FusionFactory);
+        await _caches.Fusion.RemoveByTag("category:7");
+        await _caches.Fusion.GetOrSet(TaggedKey, FusionFactory, Tagged);
         await _caches.Ziggy.GetOrSetAsync<string>(Key, static (_, _) => Caches.ZiggyValue);
         await _caches.Hybrid.GetOrCreateAsync(Key, static _ => ValueTask.FromResult(Caches.Value));
         _memory = Caches.Memory();
@@ -56,6 +61,16 @@ public class HitBenchmarks
     public ValueTask<string> Fusion_GetOrSet()
     {
         var pending = _fusion.GetOrSet(Key, FusionFactory);
+        return pending.IsCompletedSuccessfully ? new(Value(pending.Result)) : Slow(pending);
+
+        static async ValueTask<string> Slow(ValueTask<Either<Err, string>> pending) => Value(await pending);
+    }
+
+    /// <summary>The hit of an entry with two tags, one of them invalidated (before the write): the invalidations are looked up.</summary>
+    [Benchmark]
+    public ValueTask<string> Fusion_GetOrSet_Tagged()
+    {
+        var pending = _fusion.GetOrSet(TaggedKey, FusionFactory, Tagged);
         return pending.IsCompletedSuccessfully ? new(Value(pending.Result)) : Slow(pending);
 
         static async ValueTask<string> Slow(ValueTask<Either<Err, string>> pending) => Value(await pending);

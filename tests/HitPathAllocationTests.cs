@@ -22,6 +22,18 @@ public sealed class HitPathAllocationTests
     }
 
     [Fact]
+    public async Task GetOrSet_OnAFreshTaggedEntry_AfterInvalidationsOfItsTags_AllocatesNothing()
+    {
+        using var cache = new FusionCacheBuilder().WithDuration(TimeSpan.FromHours(1)).Build();
+        var tagged = new FusionCacheEntryOptions { Tags = ["a", "b"] };
+        await cache.RemoveByTag("a");
+        await cache.Clear(allowFailSafe: true);
+        await cache.GetOrSet("k", Factory, tagged);
+
+        Assert.Equal(0, SteadyStateBytes(() => ReadSynchronously(cache.GetOrSet("k", Factory, tagged))));
+    }
+
+    [Fact]
     public async Task TryGet_OnAFreshEntry_AllocatesNothing()
     {
         using var cache = new FusionCacheBuilder().WithDuration(TimeSpan.FromHours(1)).Build();

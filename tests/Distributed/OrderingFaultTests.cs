@@ -132,10 +132,12 @@ public sealed class OrderingFaultTests(RedisServerFixture redis, ITestOutputHelp
     public async Task AValueReadFromL2_IsServedFromL1ForItsLifetime_NotReadAgainOnEveryCall()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var nodes = Start(1, b => b.WithTimeProvider(time).WithDefaultEntryOptions(new FusionCacheEntryOptions
+        // No L2 timeout and no breaker: the test moves the fake clock while the Set's notification may be in flight.
+        using var nodes = Start(1, b => b.WithTimeProvider(time).WithCircuitBreaker(TimeSpan.Zero).WithDefaultEntryOptions(new FusionCacheEntryOptions
         {
             Duration = TimeSpan.FromSeconds(10),
             DistributedCacheDuration = TimeSpan.FromMinutes(10),
+            DistributedCacheHardTimeout = Timeout.InfiniteTimeSpan,
         }));
         await nodes.A.Set("k", "v");
         time.Advance(TimeSpan.FromSeconds(11)); // stale in L1, fresh in L2
