@@ -24,4 +24,11 @@ public sealed class FactoryContext<T>
     /// not complete in the background.
     /// </summary>
     public CancellationToken CancellationToken { get; }
+
+    /// <summary>
+    /// Adaptive caching: options for the entry this run produces, laid over the caller's (only what they set):
+    /// its duration, fail-safe, tags, skip flags… Read once the factory has returned; the caller's options object is
+    /// never changed, and each caller's reply still follows its own options. Null (the default): the caller's.
+    /// </summary>
+    public FusionCacheEntryOptions? EntryOptions { get; set; }
 }

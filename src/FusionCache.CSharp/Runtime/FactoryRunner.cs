@@ -9,12 +9,13 @@ internal static class FactoryRunner
 {
     /// <summary>Invokes the factory; never throws (a throw, a null task, a faulted task or a Bottom Either are
     /// failures). Completed synchronously, without a state machine, when the factory's task already is.</summary>
-    public static ValueTask<Outcome> Observe<T>(Factory<T> factory, string key, FSharpValueOption<Entry> fallback, CancellationToken token)
+    public static ValueTask<Outcome> Observe<T>(Factory<T> factory, string key, FSharpValueOption<Entry> fallback, CancellationToken token, out FactoryContext<T>? context)
     {
         Task<Either<Err, T>> task;
+        context = null;
         try
         {
-            task = factory.Invoke(key, fallback, token);
+            task = factory.Invoke(key, fallback, token, out context);
         }
         catch (Exception ex)
         {

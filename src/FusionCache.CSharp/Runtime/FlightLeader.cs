@@ -92,16 +92,17 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
 
     private ValueTask<Ending> RunFactory<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FactoryRun run)
     {
-        var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken);
-        if (!observed.IsCompleted) return RunFactoryAsync<T>(key, flight, options, run, observed.AsTask());
-        return Settle<T>(key, flight, options, run, observed.Result);
+        var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken, out var context);
+        if (!observed.IsCompleted) return RunFactoryAsync<T>(key, flight, options, run, observed.AsTask(), context);
+        return Settle<T>(key, flight, Factory<T>.Produced(options, context), run, observed.Result);
     }
 
-    private async ValueTask<Ending> RunFactoryAsync<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Task<Outcome> running)
+    private async ValueTask<Ending> RunFactoryAsync<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Task<Outcome> running, FactoryContext<T>? context)
     {
         var outcome = await FactoryRunner.Within(running, run.Deadline, clock.Time).ConfigureAwait(false);
         if (outcome.IsTimedOut) flight.Abandon(); // a refresh past its deadline: its factory may not complete in the background
-        return await Settle<T>(key, flight, options, run, outcome).ConfigureAwait(false);
+        // The factory has returned (or timed out): what it set on its context is final.
+        return await Settle<T>(key, flight, Factory<T>.Produced(options, context), run, outcome).ConfigureAwait(false);
     }
 
     private ValueTask<Ending> Settle<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Outcome outcome)
