@@ -120,4 +120,21 @@ public sealed class TagDistributedTests(RedisServerFixture redis, ITestOutputHel
 
         await Poll.Until(async () => (await nodes.B.TryGet<string>("k")).IsNone, Nodes.Bound, "B hears of the replayed RemoveByTag");
     }
+
+    [Fact]
+    public async Task AMarkInL2_OutlivesEveryEntryItCovers()
+    {
+        // Why a mark cannot expire before an entry it covers (which would then be served again): its time to live is at
+        // least the longest L2 lifetime its node has written. With maxmemory-policy volatile-ttl, Redis also evicts
+        // the entries (shorter-lived) before their marks (docs/wire-format.md).
+        using var nodes = await Start(1);
+        await nodes.A.Set("long", "v", new FusionCacheEntryOptions { Tags = ["red"], Duration = TimeSpan.FromHours(3) });
+        await nodes.A.RemoveByTag("red");
+        var db = (await Admin.Of(redis)).GetDatabase();
+        var entry = await db.KeyTimeToLiveAsync(nodes.RedisKey("long"));
+        var mark = await db.KeyTimeToLiveAsync($"{nodes.CacheName}:mark:v1:tag:red");
+        Assert.NotNull(mark);
+        Assert.True(mark >= entry, $"the mark lives {mark}, the entry it covers {entry}");
+    }
 }
+
