@@ -98,4 +98,21 @@ public sealed class TagTests
         using var t = TestCache.Create();
         Assert.Throws<ArgumentException>(() => t.Cache.RemoveByTag("").AsTask().GetAwaiter().GetResult());
     }
+
+    [Fact]
+    public async Task TheMarksOfManyTags_AreForgottenOnceNoEntryTheyCoverCanBeAlive()
+    {
+        using var t = TestCache.Create(b => b.WithDuration(TimeSpan.FromSeconds(10)));
+        await t.Cache.Set("a", "1", Tagged("t0")); // the longest-lived tagged entry: 10 s
+        for (var i = 0; i < 2_000; i++) await t.Cache.RemoveByTag($"t{i}");
+        Assert.True(t.Cache.Invalidations.TagCount > 1_000);
+
+        t.Advance(TimeSpan.FromSeconds(11)); // every entry written before those marks is dead
+        await t.Cache.RemoveByTag("fresh");
+
+        Assert.Equal(1, t.Cache.Invalidations.TagCount);
+        await t.Cache.Set("b", "2", Tagged("t5"));
+        Assert.Equal("2", (await t.Cache.TryGet<string>("b")).IfNone("")); // a forgotten mark hides nothing new
+    }
 }
+

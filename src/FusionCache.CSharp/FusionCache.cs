@@ -51,6 +51,9 @@ public sealed class FusionCache : IDisposable
     internal DistributedLevel? Distributed => _distributed;
     internal int InFlightCount => _flights.Count;
 
+    /// <summary>The invalidations this node knows (tests).</summary>
+    internal Runtime.Invalidations Invalidations => _memory.Invalidations;
+
     /// <summary>
     /// Returns the key's value, running <paramref name="factory"/> (once per key at a time, shared by
     /// every concurrent caller) when there is no fresh value. Fail-safe and timeouts per the options.
@@ -149,6 +152,7 @@ public sealed class FusionCache : IDisposable
         var now = _clock.Now;
         var invalidation = InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe);
         _memory.Invalidations.MergeTag(tag, invalidation);
+        _memory.Invalidations.PruneIfLarge(now);
         return _distributed is null ? ValueTask.CompletedTask : new ValueTask(_distributed.Invalidate(tag, invalidation, _defaults));
     }
 

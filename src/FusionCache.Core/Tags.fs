@@ -45,6 +45,13 @@ module Invalidation =
     let stales (inv: Invalidation) (timestamp: int64) (origin: int64) : bool =
         Order.after inv.StaledAt inv.StaledBy timestamp origin
 
+module InvalidationLife =
+    /// Whether `inv` can be forgotten at `now`: no entry it covers can still be alive, every entry with a tag
+    /// having lived at most `longestLifetime` (from its write to its physical expiry). Marks must not grow
+    /// without bound with the number of tags ever invalidated.
+    let outlived (now: int64) (longestLifetime: int64) (inv: Invalidation) : bool =
+        longestLifetime < Ticks.Never && Ticks.add (max inv.RemovedAt inv.StaledAt) longestLifetime < now
+
 /// How readers see entries under the invalidations (SEMANTICS §4b).
 module Tagged =
     /// The tags of an entry without any: shared, so an untagged entry allocates none.

@@ -53,6 +53,7 @@ internal sealed class DistributedLevel : IDisposable
         _redis = new RedisLevel(_connection, settings.CacheName, settings.MaxClockSkew);
         _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, clock, settings.MaxClockSkew, logger);
         _queue = new RecoveryQueue(settings.RecoveryCapacity, settings.RecoveryMaxBytes);
+        memory.Invalidations.Forgotten += tag => _learned.TryRemove(tag, out _);
         _disconnectedAt = clock.Now; // until the connection is there
         _ = Attach(connecting);
         _ = ReplayLoop();

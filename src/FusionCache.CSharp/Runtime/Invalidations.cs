@@ -65,6 +65,36 @@ internal sealed class Invalidations
         _byTag.AddOrUpdate(tag, static (_, added) => added, static (_, current, added) => InvalidationModule.merge(current, added), inv);
     }
 
+    // The longest lifetime (write to physical expiry) of a tagged entry stored here: a tag's marks older than it cover
+    // nothing alive any more.
+    private long _longestLifetime;
+
+    /// <summary>A tagged entry was stored: marks are kept at least as long as it may live.</summary>
+    public void Lived(Entry entry)
+    {
+        var lifetime = entry.PhysicalExpiry == Ticks.Never ? Ticks.Never : entry.PhysicalExpiry - entry.Timestamp;
+        for (var seen = Volatile.Read(ref _longestLifetime); lifetime > seen; seen = Volatile.Read(ref _longestLifetime))
+            if (Interlocked.CompareExchange(ref _longestLifetime, lifetime, seen) == seen) return;
+    }
+
+    /// <summary>How many tags' marks are kept before a prune is worth its scan.</summary>
+    public const int PruneAbove = 1024;
+
+    /// <summary>Forgets the tags' marks that no entry alive can be covered by (<c>InvalidationLife.outlived</c>), once there
+    /// are more than <see cref="PruneAbove"/>: marks do not grow with every tag ever invalidated.</summary>
+    public void PruneIfLarge(long now)
+    {
+        if (_byTag.Count <= PruneAbove) return;
+        var longest = Volatile.Read(ref _longestLifetime);
+        foreach (var (tag, inv) in _byTag)
+            if (InvalidationLife.outlived(now, longest, inv) && _byTag.TryRemove(new KeyValuePair<string, Invalidation>(tag, inv)))
+                Forgotten?.Invoke(tag);
+    }
+
+    /// <summary>A tag's marks were forgotten here: whoever learned them from L2 must read them again next time (an entry of
+    /// another node, longer-lived than any here, may still be covered in L2).</summary>
+    public event Action<string>? Forgotten;
+
     /// <summary><paramref name="entry"/> as readers see it: itself (an untagged entry of a never-cleared cache costs one
     /// comparison), stale, or absent (false).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -147,6 +147,7 @@ internal sealed class MemoryLevel
         var held = _store.Find(key);
         if (!Lifecycle.supersedes(Current(held), entry)) return false;
         _store.Set(key, entry, held);
+        if (entry.Tags.Length > 0) Invalidations.Lived(entry);
         return true;
     }
 
