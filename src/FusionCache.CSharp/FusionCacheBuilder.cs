@@ -106,6 +106,28 @@ public sealed class FusionCacheBuilder
     /// <param name="backgroundWrites">L2 writes are fire-and-forget by default (<c>AllowBackgroundDistributedCacheOperations</c>).</param>
     public FusionCacheBuilder WithRedis(string connectionString, string cacheName = "fusion", bool backgroundWrites = false)
     {
+        _backplaneOnly = false;
+        return WithRedisConnection(connectionString, cacheName, backgroundWrites);
+    }
+
+    /// <summary>
+    /// A backplane without a distributed level: memory-only nodes that share only their writes' notifications and
+    /// invalidations over Redis pub/sub (a Set on one node makes the others drop their copy and run their factory;
+    /// a RemoveByTag or Clear reaches them all). Nothing is stored in Redis, so a node that was away cannot learn what
+    /// it missed there: after a reconnect it expires every copy written before the disconnect.
+    /// </summary>
+    /// <param name="connectionString">As for <see cref="WithRedis(string, string, bool)"/>.</param>
+    /// <param name="cacheName">The channel's name; nodes sharing notifications use the same one.</param>
+    public FusionCacheBuilder WithBackplane(string connectionString, string cacheName = "fusion")
+    {
+        _backplaneOnly = true;
+        return WithRedisConnection(connectionString, cacheName, backgroundWrites: false);
+    }
+
+    private bool _backplaneOnly;
+
+    private FusionCacheBuilder WithRedisConnection(string connectionString, string cacheName, bool backgroundWrites)
+    {
         if (string.IsNullOrWhiteSpace(connectionString)) throw new ArgumentException("The Redis connection string must not be empty.", nameof(connectionString));
         var configuration = ConfigurationOptions.Parse(connectionString); // throws on a malformed string, naming it
         configuration.AbortOnConnectFail = false;
@@ -125,6 +147,7 @@ public sealed class FusionCacheBuilder
     public FusionCacheBuilder WithRedis(IConnectionMultiplexer connection, string cacheName = "fusion", bool backgroundWrites = false)
     {
         if (connection is null) Throw.NullArgument(nameof(connection));
+        _backplaneOnly = false;
         return WithRedis(() => (Task.FromResult(connection), false), cacheName, backgroundWrites);
     }
 
@@ -203,7 +226,10 @@ public sealed class FusionCacheBuilder
         // Every part logs through the safe wrapper: a throwing log provider never breaks background work.
         var logger = SafeLogger.Wrap(_logger);
         if (_redis is null) return new(_capacity, _defaults, _time, logger, clock: _clock);
-        var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay, _recoveryMaxBytes, _maxClockSkew, _disposeDrain);
+        var settings = new DistributedSettings(_cacheName, _serializer, _circuitBreak, _recoveryCapacity, _recoveryDelay, _recoveryMaxBytes, _maxClockSkew, _disposeDrain)
+        {
+            BackplaneOnly = _backplaneOnly,
+        };
         var connect = _redis;
         return new(_capacity, _defaults, _time, logger, (memory, flights, clock, id) =>
         {

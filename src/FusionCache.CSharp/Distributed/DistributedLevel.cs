@@ -111,7 +111,7 @@ internal sealed class DistributedLevel : IDisposable
     /// unreadable payload are all <c>ValueNone</c> (logged).</summary>
     public async Task<FSharpValueOption<Entry>> Read<T>(string key, TimeSpan softTimeout, TimeSpan hardTimeout)
     {
-        if (!Available) return FSharpValueOption<Entry>.ValueNone;
+        if (!Available || _settings.BackplaneOnly) return FSharpValueOption<Entry>.ValueNone;
         byte[]? bytes;
         try
         {
@@ -153,7 +153,8 @@ internal sealed class DistributedLevel : IDisposable
         L2Write? write;
         try
         {
-            write = L2Write.From(change, value => _serializer.Serialize((T)value));
+            // A backplane without L2 stores nothing: only the notification goes out.
+            write = _settings.BackplaneOnly ? null : L2Write.From(change, value => _serializer.Serialize((T)value));
         }
         catch (Exception ex)
         {
@@ -193,7 +194,7 @@ internal sealed class DistributedLevel : IDisposable
         if (!Available) { QueueMark(tag, mark); return; }
         try
         {
-            await Within(_redis.MergeMark(tag, mark, MarkLifetime), timeout).ConfigureAwait(false);
+            if (!_settings.BackplaneOnly) await Within(_redis.MergeMark(tag, mark, MarkLifetime), timeout).ConfigureAwait(false);
             await Within(_backplane.PublishMark(tag, mark), timeout).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -220,7 +221,7 @@ internal sealed class DistributedLevel : IDisposable
             if (!_pendingMarks.TryRemove(tag, out var mark)) continue;
             try
             {
-                await Within(_redis.MergeMark(tag.Length == 0 ? null : tag, mark, MarkLifetime), ReplayTimeout).ConfigureAwait(false);
+                if (!_settings.BackplaneOnly) await Within(_redis.MergeMark(tag.Length == 0 ? null : tag, mark, MarkLifetime), ReplayTimeout).ConfigureAwait(false);
                 await Within(_backplane.PublishMark(tag.Length == 0 ? null : tag, mark), ReplayTimeout).ConfigureAwait(false);
                 Interlocked.Increment(ref Replayed);
             }
@@ -243,6 +244,7 @@ internal sealed class DistributedLevel : IDisposable
     /// before it started. A failure leaves them unlearned (tried again on the next read).</summary>
     private Task LearnOnce(string[] tags)
     {
+        if (_settings.BackplaneOnly) return Task.CompletedTask;
         List<string?>? unknown = null;
         if (!_learned.ContainsKey("")) (unknown ??= []).Add(null);
         foreach (var tag in tags)
@@ -279,6 +281,7 @@ internal sealed class DistributedLevel : IDisposable
     /// carry, read again (invalidations made while it was away).</summary>
     private Task LearnAfterReconnect()
     {
+        if (_settings.BackplaneOnly) return Task.CompletedTask;
         var tags = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in _memory.Keys)
         {
@@ -546,6 +549,13 @@ internal sealed class DistributedLevel : IDisposable
     /// fails meanwhile, the copies not checked yet are expired instead, so their next read revalidates.</summary>
     private async Task<(int Checked, int Changed)> Revalidate(long disconnectedAt)
     {
+        if (_settings.BackplaneOnly)
+        {
+            // Nothing in Redis to check against: every copy written before the disconnect may have missed a notification.
+            var now = _clock.Now;
+            _memory.UpdateAll(entry => Lifecycle.revalidate(now, disconnectedAt, entry));
+            return (0, 0);
+        }
         var checkedCopies = 0;
         var changed = 0;
         var batch = new List<string>(RevalidationBatch);

@@ -9,4 +9,8 @@ internal sealed record DistributedSettings(
     TimeSpan RecoveryDelay,
     long RecoveryMaxBytes,
     TimeSpan MaxClockSkew,
-    TimeSpan DisposeDrain);
+    TimeSpan DisposeDrain)
+{
+    /// <summary>Only the backplane: no value, tombstone or invalidation mark is stored in Redis.</summary>
+    public bool BackplaneOnly { get; init; }
+}
