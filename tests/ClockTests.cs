@@ -73,6 +73,17 @@ public sealed class ClockTests
 
     private static readonly long Ms = TimeSpan.TicksPerMillisecond;
 
+    /// <summary>A cache on the ticker-based clock over <paramref name="ticker"/>, whose wall clock follows the ticker's
+    /// precise reading (from 2030-01-01).</summary>
+    private static FusionCache OnTicker(Ticker ticker, TimeSpan duration)
+    {
+        var start = new DateTime(2030, 1, 1).Ticks;
+        return new FusionCacheBuilder()
+            .WithClock(origin => new Clock(TimeProvider.System, origin, TimeSpan.FromSeconds(1), ticker, () => start + ticker.Precise()))
+            .WithDuration(duration)
+            .Build();
+    }
+
     [Fact]
     public void AWallClockThatStepsBack_IsNeverFollowedBack_AndTheLeadItLeavesShrinksToNothing()
     {
@@ -108,16 +119,10 @@ public sealed class ClockTests
         // The ticker's thread does not run (six busy threads on two cores starved it for up to 130 ms): its reading is
         // frozen while the precise clock goes on. A hit near the entry's deadline must see the precise time.
         var ticker = Ticker.Manual(0);
-        var start = new DateTime(2030, 1, 1).Ticks;
-        long precise = 0;
-        using var cache = new FusionCacheBuilder()
-            .WithClock(origin => new Clock(TimeProvider.System, origin, TimeSpan.FromSeconds(1), ticker, () => start + Volatile.Read(ref precise)))
-            .WithDuration(TimeSpan.FromMilliseconds(500))
-            .Build();
+        using var cache = OnTicker(ticker, TimeSpan.FromMilliseconds(500));
         await cache.Set("k", "old");
 
-        Volatile.Write(ref precise, 600 * Ms); // 100 ms past the entry's expiry, the ticker still at 0
-        ticker.Set(0, 600 * Ms);
+        ticker.Set(0, 600 * Ms); // 100 ms past the entry's expiry, the ticker still at 0
 
         var factory = TestFactory<string>.Returning("new");
         Assert.Equal("new", await Expect.Right(cache.GetOrSet<string>("k", factory.Invoke)));
@@ -129,14 +134,8 @@ public sealed class ClockTests
     {
         // The other side of the bargain: far from a deadline a lagging ticker changes nothing.
         var ticker = Ticker.Manual(0);
-        var start = new DateTime(2030, 1, 1).Ticks;
-        long precise = 0;
-        using var cache = new FusionCacheBuilder()
-            .WithClock(origin => new Clock(TimeProvider.System, origin, TimeSpan.FromSeconds(1), ticker, () => start + Volatile.Read(ref precise)))
-            .WithDuration(TimeSpan.FromMinutes(1))
-            .Build();
+        using var cache = OnTicker(ticker, TimeSpan.FromMinutes(1));
         await cache.Set("k", "v");
-        Volatile.Write(ref precise, 200 * Ms);
         ticker.Set(0, 200 * Ms);
         Assert.Equal("v", await Expect.Right(cache.GetOrSet<string>("k", TestFactory<string>.Returning("x").Invoke)));
     }

@@ -148,12 +148,7 @@ public sealed class FusionCache : IDisposable
     public ValueTask RemoveByTag(string tag, bool allowFailSafe = false, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", nameof(tag));
-        CheckDisposed();
-        var now = _clock.Now;
-        var invalidation = InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe);
-        _memory.Invalidations.MergeTag(tag, invalidation);
-        _memory.Invalidations.PruneIfLarge(now);
-        return _distributed is null ? ValueTask.CompletedTask : new ValueTask(_distributed.Invalidate(tag, invalidation, _defaults));
+        return Invalidate(tag, allowFailSafe);
     }
 
     /// <summary>As <see cref="RemoveByTag(string, bool, CancellationToken)"/>, for each of <paramref name="tags"/>.</summary>
@@ -166,13 +161,18 @@ public sealed class FusionCache : IDisposable
     /// <summary>Makes every entry written before this call absent; with <paramref name="allowFailSafe"/>, stale instead
     /// (still a fail-safe fallback). Entries written after it are untouched. Lazy: nothing is scanned or freed at once
     /// (eviction reclaims the memory). Across nodes as <see cref="RemoveByTag(string, bool, CancellationToken)"/>.</summary>
-    public ValueTask Clear(bool allowFailSafe = false, CancellationToken cancellationToken = default)
+    public ValueTask Clear(bool allowFailSafe = false, CancellationToken cancellationToken = default) => Invalidate(null, allowFailSafe);
+
+    /// <summary>An invalidation of <paramref name="tag"/> (null: the whole cache), stamped like a write: here at once, then
+    /// L2 and the other nodes.</summary>
+    private ValueTask Invalidate(string? tag, bool allowFailSafe)
     {
         CheckDisposed();
         var now = _clock.Now;
         var invalidation = InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe);
-        _memory.Invalidations.MergeClear(invalidation);
-        return _distributed is null ? ValueTask.CompletedTask : new ValueTask(_distributed.Invalidate(null, invalidation, _defaults));
+        _memory.Invalidations.Merge(tag, invalidation);
+        _memory.Invalidations.PruneIfLarge(now);
+        return _distributed is null ? ValueTask.CompletedTask : new ValueTask(_distributed.Invalidate(tag, invalidation, _defaults));
     }
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value

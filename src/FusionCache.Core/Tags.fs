@@ -52,6 +52,17 @@ module InvalidationLife =
     let outlived (now: int64) (longestLifetime: int64) (inv: Invalidation) : bool =
         longestLifetime < Ticks.Never && Ticks.add (max inv.RemovedAt inv.StaledAt) longestLifetime < now
 
+    /// How long an entry written at `writtenAt` lives, to its `physicalExpiry` (`Ticks.Never` for ever).
+    let lifetime (writtenAt: int64) (physicalExpiry: int64) : int64 =
+        if physicalExpiry = Ticks.Never then Ticks.Never else max 0L (physicalExpiry - writtenAt)
+
+    /// How long an invalidation mark is kept in L2 when the longest lifetime its node has written is
+    /// `longestLifetime`: past every entry it may cover (a minute's margin for clock skew), at least an
+    /// hour, at most a year (an entry that lives for ever keeps the mark that long).
+    let markLifetime (longestLifetime: int64) : int64 =
+        let year = System.TimeSpan.FromDays(365.0).Ticks
+        max (System.TimeSpan.FromHours(1.0).Ticks) (min year (Ticks.add longestLifetime (System.TimeSpan.FromMinutes(1.0).Ticks)))
+
 /// How readers see entries under the invalidations (SEMANTICS §4b).
 module Tagged =
     /// The tags of an entry without any: shared, so an untagged entry allocates none.

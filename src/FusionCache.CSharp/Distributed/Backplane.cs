@@ -131,8 +131,7 @@ internal sealed class Backplane
                 if (markError is not null) { Malformedly(markError); return; }
                 if (marker == _instanceId) return; // our own: merged here already
                 _clock.Observe(Math.Max(mark.RemovedAt, mark.StaledAt));
-                if (tag is null) _memory.Invalidations.MergeClear(mark);
-                else _memory.Invalidations.MergeTag(tag, mark);
+                _memory.Invalidations.Merge(tag, mark);
                 Interlocked.Increment(ref Applied);
                 return;
             }

@@ -32,7 +32,7 @@ internal sealed class DistributedLevel : IDisposable
     // Tags whose mark this node has read from L2 since it last connected ("" for Clear).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _learned = new(StringComparer.Ordinal);
     // The longest L2 lifetime this node has written: a mark must outlive every entry it may cover.
-    private long _longestLifetime = TimeSpan.FromHours(1).Ticks;
+    private long _longestLifetime;
     private long _breakerOpenUntil = long.MinValue;
     private long _disconnectedAt; // 0 while connected
 
@@ -165,12 +165,7 @@ internal sealed class DistributedLevel : IDisposable
                 LogText.Of(key), LogText.Of(ex.Message));
             return Task.CompletedTask;
         }
-        if (write is { What: L2Write.Kind.Put })
-        {
-            var lifetime = write.PhysicalExpiry == Ticks.Never ? TimeSpan.FromDays(365).Ticks : write.PhysicalExpiry - _clock.Now;
-            for (var seen = Volatile.Read(ref _longestLifetime); lifetime > seen; seen = Volatile.Read(ref _longestLifetime))
-                if (Interlocked.CompareExchange(ref _longestLifetime, lifetime, seen) == seen) break;
-        }
+        if (write is { What: L2Write.Kind.Put }) AtomicMax.Raise(ref _longestLifetime, InvalidationLife.lifetime(write.Timestamp, write.PhysicalExpiry));
         var notice = notify.IsSome ? notify.Value : null;
         var timeout = EntryOptionsModule.distributedWriteTimeout(options);
         var sent = write is null ? Task.FromResult(Sent.Written) : Send(key, write, notice, timeout);
@@ -205,7 +200,7 @@ internal sealed class DistributedLevel : IDisposable
     }
 
     /// <summary>How long an invalidation mark stays in L2: as long as any entry written here may live (at least an hour).</summary>
-    private TimeSpan MarkLifetime => TimeSpan.FromTicks(Volatile.Read(ref _longestLifetime) + TimeSpan.FromMinutes(1).Ticks);
+    private TimeSpan MarkLifetime => TimeSpan.FromTicks(InvalidationLife.markLifetime(Volatile.Read(ref _longestLifetime)));
 
     private void QueueMark(string? tag, Invalidation mark)
     {
@@ -263,8 +258,7 @@ internal sealed class DistributedLevel : IDisposable
                 if (marks[i] is { } bytes && MarkCodec.TryDecode(bytes, latest, out var mark))
                 {
                     _clock.Observe(Math.Max(mark.RemovedAt, mark.StaledAt));
-                    if (tags[i] is { } tag) _memory.Invalidations.MergeTag(tag, mark);
-                    else _memory.Invalidations.MergeClear(mark);
+                    _memory.Invalidations.Merge(tags[i], mark);
                 }
                 _learned.TryAdd(tags[i] ?? "", 0);
             }

@@ -13,7 +13,7 @@ internal static class RedisScripts
     // at_least(a, b): a >= b for two big-endian strings of equal length, compared byte by byte (Lua numbers
     // are doubles and would lose the low bits of a tick count). guarded(key, limit): the stored 46-byte header
     // when it is one the decoder accepts, else nil. Offsets below are Lua's (1-based) of EnvelopeCodec's.
-    private const string Guard = """
+    private const string AtLeast = """
         local function at_least(a, b)
           for i = 1, #a do
             local x, y = string.byte(a, i), string.byte(b, i)
@@ -21,6 +21,10 @@ internal static class RedisScripts
           end
           return true
         end
+
+        """;
+
+    private const string Guard = AtLeast + """
         local function guarded(key, limit)
           if redis.call('STRLEN', key) < 46 then return nil end
           local h = redis.call('GETRANGE', key, 0, 45)
@@ -79,14 +83,7 @@ internal static class RedisScripts
     /// Stores the merge of the stored mark and this one: the later removal and the later staling (with its instant),
     /// so marks written by several nodes, late or twice, end the same (Invalidation.merge). A stored value that is
     /// not a mark is replaced.</summary>
-    public const string MergeMark = """
-        local function at_least(a, b)
-          for i = 1, #a do
-            local x, y = string.byte(a, i), string.byte(b, i)
-            if x ~= y then return x > y end
-          end
-          return true
-        end
+    public const string MergeMark = AtLeast + """
         local new = ARGV[1]
         local old = redis.call('GET', KEYS[1])
         if old and #old == 41 and string.byte(old, 1) == 1 then

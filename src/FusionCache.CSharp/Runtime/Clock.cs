@@ -112,16 +112,7 @@ internal sealed class Clock
 
     /// <summary>A timestamp from another node (a notification, an L2 entry), already checked plausible
     /// (<c>Order.plausible</c>): later stamps here come after it.</summary>
-    public void Observe(long timestamp)
-    {
-        var last = Volatile.Read(ref _lastStamp);
-        while (timestamp > last)
-        {
-            var seen = Interlocked.CompareExchange(ref _lastStamp, timestamp, last);
-            if (seen == last) return;
-            last = seen;
-        }
-    }
+    public void Observe(long timestamp) => AtomicMax.Raise(ref _lastStamp, timestamp);
 
     /// <summary>A jitter draw in [0, JitterMaxDuration), in ticks.</summary>
     public long Jitter(EntryOptions options)

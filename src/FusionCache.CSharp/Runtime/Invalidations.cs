@@ -34,16 +34,13 @@ internal sealed class Invalidations
     /// not joined (<c>Work.mayJoinAfterInvalidation</c>).</summary>
     public long Latest => Volatile.Read(ref _latest);
 
-    private void Saw(Invalidation inv)
+    private void Saw(Invalidation inv) => AtomicMax.Raise(ref _latest, Math.Max(inv.RemovedAt, inv.StaledAt));
+
+    /// <summary>Merges an invalidation of <paramref name="tag"/>, or of the whole cache when it is null.</summary>
+    public void Merge(string? tag, Invalidation inv)
     {
-        var stamp = Math.Max(inv.RemovedAt, inv.StaledAt);
-        var last = Volatile.Read(ref _latest);
-        while (stamp > last)
-        {
-            var seen = Interlocked.CompareExchange(ref _latest, stamp, last);
-            if (seen == last) return;
-            last = seen;
-        }
+        if (tag is null) MergeClear(inv);
+        else MergeTag(tag, inv);
     }
 
     /// <summary>Merges an invalidation of the whole cache.</summary>
@@ -70,12 +67,7 @@ internal sealed class Invalidations
     private long _longestLifetime;
 
     /// <summary>A tagged entry was stored: marks are kept at least as long as it may live.</summary>
-    public void Lived(Entry entry)
-    {
-        var lifetime = entry.PhysicalExpiry == Ticks.Never ? Ticks.Never : entry.PhysicalExpiry - entry.Timestamp;
-        for (var seen = Volatile.Read(ref _longestLifetime); lifetime > seen; seen = Volatile.Read(ref _longestLifetime))
-            if (Interlocked.CompareExchange(ref _longestLifetime, lifetime, seen) == seen) return;
-    }
+    public void Lived(Entry entry) => AtomicMax.Raise(ref _longestLifetime, InvalidationLife.lifetime(entry.Timestamp, entry.PhysicalExpiry));
 
     /// <summary>How many tags' marks are kept before a prune is worth its scan.</summary>
     public const int PruneAbove = 1024;
