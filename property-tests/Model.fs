@@ -127,7 +127,7 @@ let private fly key refresh source (dflt: int option) node =
             let ending, node = settleNow key run outcome node
             replyOf key dflt ending node, node
         match source with
-        | Returns v -> finish (Outcome.Succeeded(box v))
+        | Returns v -> finish (Outcome.Succeeded(box v, Validator.none))
         | Fails -> finish (Outcome.Failed(Err.Of "source down"))
         | Throws -> finish (Outcome.Failed(Err.Of(InvalidOperationException "source threw")))
         | Stalls later when refresh ->
@@ -138,7 +138,7 @@ let private fly key refresh source (dflt: int option) node =
             // The caller left; with no background completion the factory was cancelled with it.
             let pending = if o.AllowTimedOutFactoryBackgroundCompletion then node.Pending @ [ key, run, later ] else node.Pending
             answer, { node with Pending = pending }
-        | Stalls later -> finish (Outcome.Succeeded(box later))
+        | Stalls later -> finish (Outcome.Succeeded(box later, Validator.none))
 
 /// A caller that finds the key's factory still running joins it (invariant 10): with a time limit it
 /// times out on it; without one it waits for it, so the factory ends now.
@@ -147,7 +147,7 @@ let private join key (run: FactoryRun) later dflt node =
     let others = node.Pending |> List.filter (fun (k, _, _) -> k <> key)
     if limit <> infinite then timesOut key dflt run soft node
     else
-        let ending, node = settleNow key run (Outcome.Succeeded(box later)) { node with Pending = others }
+        let ending, node = settleNow key run (Outcome.Succeeded(box later, Validator.none)) { node with Pending = others }
         replyOf key dflt ending node, node
 
 /// GetOrSet: a valid hit answers (a RefreshDue one also refreshes, unless the key's factory is
@@ -189,6 +189,6 @@ let step (op: Op) (node: Node) : Answer * Node =
     | CompleteBackground ->
         match node.Pending with
         | (key, run, v) :: rest ->
-            let _, node = settleNow key run (Outcome.Succeeded(box v)) { node with Pending = rest }
+            let _, node = settleNow key run (Outcome.Succeeded(box v, Validator.none)) { node with Pending = rest }
             Done, node
         | [] -> Done, node

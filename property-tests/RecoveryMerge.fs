@@ -33,7 +33,7 @@ let private applyL2 (now: int64) (l2: Entry option) (change: L2Change) : Entry o
     | L2Change.Remove(ts, origin) when after ts origin ->
         Some { Value = tombstone; Timestamp = ts; Origin = origin; LogicalExpiry = ts
                PhysicalExpiry = Ticks.add ts Lifecycle.TombstoneLifetime.Ticks; EagerRefreshAt = Ticks.Never
-               IsStale = false; FailSafeCycles = 0; Tags = Tagged.untagged }
+               IsStale = false; FailSafeCycles = 0; Meta = EntryMeta.none }
     | L2Change.Expire(ts, origin, at) ->
         match live with
         | Some c when Order.notBefore ts origin c.Timestamp c.Origin && at < c.LogicalExpiry -> Some { c with LogicalExpiry = at }
@@ -95,7 +95,7 @@ let private foreign =
     |> Gen.map (fun (offset, origin) ->
         let ts = start + int64 offset * 10_000L
         { Value = box 99; Timestamp = ts; Origin = origin; LogicalExpiry = ts + minute; PhysicalExpiry = ts + 10L * minute
-          EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0; Tags = Tagged.untagged })
+          EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0; Meta = EntryMeta.none })
 
 /// Replays an outage: queued in `order` (a permutation of the acknowledged order), merged, then sent as
 /// the runtime sends it (the write, the expire, then their notices).

@@ -61,7 +61,7 @@ let private applyL2 (now: int64) key (change: L2Change) (l2: Map<string, Entry>)
         let until = max (Ticks.add ts Lifecycle.TombstoneLifetime.Ticks) (live |> Option.map (fun c -> c.PhysicalExpiry) |> Option.defaultValue 0L)
         let tombstone =
             { Value = tombstoneValue; Timestamp = ts; Origin = origin; LogicalExpiry = ts; PhysicalExpiry = until
-              EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0; Tags = Tagged.untagged }
+              EagerRefreshAt = Ticks.Never; IsStale = false; FailSafeCycles = 0; Meta = EntryMeta.none }
         Map.add key tombstone l2
     | L2Change.Expire(ts, origin, at) ->
         match live with
@@ -130,11 +130,11 @@ let private get node key succeeds w : int option * World =
                 Flight.afterDistributedRead o w.Now run (match l2 with Some e -> ValueSome e | None -> ValueNone)
             | p -> p
         match plan with
-        | FlightPlan.Answer(Ending.Value(v, _), change) -> Some(unbox v), applyL1 node key change w
+        | FlightPlan.Answer(ending, change) when ending.IsValue -> Some(unbox (nonNull ending.Payload)), applyL1 node key change w
         | FlightPlan.Answer(_, change) -> None, applyL1 node key change w
         | FlightPlan.RunFactory run ->
             let v, w = fresh w
-            let outcome = if succeeds then Outcome.Succeeded(box v) else Outcome.Failed(Err.Of "down")
+            let outcome = if succeeds then Outcome.Succeeded(box v, Validator.none) else Outcome.Failed(Err.Of "down")
             let w = if succeeds then { w with Produced = Map.add v run.StartedAt w.Produced } else w
             let s = Flight.settle o w.Now 0L run outcome
             let w = effects node key s.Change s.Distributed s.Notify w
@@ -184,7 +184,7 @@ let step (op: Op) (w: World) : int option * World =
         | (node, key, run) :: rest ->
             let v, w = fresh { w with Running = rest }
             let w = { w with Produced = Map.add v run.StartedAt w.Produced }
-            let s = Flight.settle o w.Now 0L run (Outcome.Succeeded(box v))
+            let s = Flight.settle o w.Now 0L run (Outcome.Succeeded(box v, Validator.none))
             None, effects node key s.Change s.Distributed s.Notify w
         | [] -> None, w
 

@@ -1,23 +1,46 @@
+using Fusion.Core;
 using LanguageExt;
 
 namespace Fusion;
 
-/// <summary>What a factory is given: the key, the stale value it may refresh, and its token.</summary>
+/// <summary>What a factory is given: the key, the stale value it may refresh (with what its source said about it, for a
+/// conditional refresh), its token; and what it may say about the entry it produces.</summary>
 /// <typeparam name="T">The value type.</typeparam>
 public sealed class FactoryContext<T>
 {
-    internal FactoryContext(string key, Option<T> staleValue, CancellationToken cancellationToken)
+    /// <summary>The longest ETag kept, in characters.</summary>
+    public const int MaxETagLength = 8192;
+
+    private string? _etag;
+    private readonly T _stale = default!;
+
+    internal FactoryContext(string key, Option<T> staleValue, Validator staleValidator, CancellationToken cancellationToken)
     {
         Key = key;
         StaleValue = staleValue;
+        if (staleValue.IsSome)
+        {
+            _stale = (T)staleValue.Case!;
+            StaleETag = staleValidator.ETag;
+            StaleLastModified = staleValidator.LastModified == 0 ? null : new DateTimeOffset(staleValidator.LastModified, TimeSpan.Zero);
+        }
         CancellationToken = cancellationToken;
     }
 
     /// <summary>The key being computed.</summary>
     public string Key { get; }
 
-    /// <summary>The value held for the key (stale or being refreshed), if any and of type <typeparamref name="T"/>.</summary>
+    /// <summary>The value held for the key (stale, or still valid and being refreshed), if any and of type <typeparamref name="T"/>.
+    /// There is one with fail-safe on (it keeps entries past their duration) or during an eager refresh.</summary>
     public Option<T> StaleValue { get; }
+
+    /// <summary>The ETag the source gave with <see cref="StaleValue"/> (an earlier run set <see cref="ETag"/>); null for none.
+    /// Send it as <c>If-None-Match</c> and answer <see cref="NotModified"/> on a 304.</summary>
+    public string? StaleETag { get; }
+
+    /// <summary>When the source said <see cref="StaleValue"/> last changed (an earlier run set <see cref="LastModified"/>); null
+    /// for none. Send it as <c>If-Modified-Since</c>.</summary>
+    public DateTimeOffset? StaleLastModified { get; }
 
     /// <summary>
     /// Cancelled only when every caller waiting on this factory has given up and a timed-out factory may
@@ -31,4 +54,50 @@ public sealed class FactoryContext<T>
     /// never changed, and each caller's reply still follows its own options. Null (the default): the caller's.
     /// </summary>
     public FusionCacheEntryOptions? EntryOptions { get; set; }
+
+    /// <summary>The ETag of the value this run produces, stored with it (in L2 too) and given to the next run as
+    /// <see cref="StaleETag"/>. Null (the default): none; with <see cref="NotModified"/>, the stale value's is kept.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Longer than <see cref="MaxETagLength"/> characters.</exception>
+    public string? ETag
+    {
+        get => _etag;
+        set
+        {
+            if (value is { Length: > MaxETagLength })
+                throw new ArgumentOutOfRangeException(nameof(ETag), value.Length, $"ETag is {value.Length} characters long, at most {MaxETagLength}.");
+            _etag = string.IsNullOrEmpty(value) ? null : value;
+        }
+    }
+
+    /// <summary>When the source says the value this run produces last changed; stored with it and given to the next run
+    /// as <see cref="StaleLastModified"/>. Null (the default): none; with <see cref="NotModified"/>, the stale value's is kept.</summary>
+    public DateTimeOffset? LastModified { get; set; }
+
+    /// <summary>Whether the factory answered <see cref="NotModified"/>.</summary>
+    public bool IsNotModified { get; private set; }
+
+    /// <summary>
+    /// Conditional refresh: the source says <see cref="StaleValue"/> has not changed. Return what this gives: the stale
+    /// value is stored again as fresh (a new write of it, in L2 too, with its ETag and LastModified unless this run set
+    /// new ones) and returned, without a new payload. With no stale value, an error (the caller sees the factory fail).
+    /// </summary>
+    public Either<Err, T> NotModified()
+    {
+        if (StaleValue.IsNone)
+            return Either<Err, T>.Left(Err.NewFactoryFailed($"the factory for key '{Key}' answered not modified, but there is no stale value to keep", null));
+        IsNotModified = true;
+        return Either<Err, T>.Right(_stale);
+    }
+
+    /// <summary>A new value, with what the source said about it (its ETag and LastModified), for the next conditional refresh.</summary>
+    public Either<Err, T> Modified(T value, string? etag = null, DateTimeOffset? lastModified = null)
+    {
+        ETag = etag;
+        LastModified = lastModified;
+        IsNotModified = false;
+        return Either<Err, T>.Right(value);
+    }
+
+    /// <summary>What this run said about its value, for the core.</summary>
+    internal Validator Validator => new(_etag, LastModified is { } at ? at.UtcTicks : 0L);
 }

@@ -15,6 +15,7 @@ public sealed class FusionCacheEntryOptions
     private TimeSpan? _distributedDuration, _distributedSoftTimeout, _distributedHardTimeout;
     private bool? _failSafe, _backgroundCompletion, _staleOnReadOnly;
     private bool? _backgroundDistributed, _backgroundBackplane, _skipDistributedRead, _skipDistributedWrite, _skipBackplane;
+    private bool? _skipMemoryRead, _skipMemoryWrite;
     private int? _maxCycles;
     private double? _eagerRefresh;
     private bool _eagerRefreshSet;
@@ -91,6 +92,23 @@ public sealed class FusionCacheEntryOptions
     /// <summary>Do not notify other nodes of this call's writes.</summary><value>Default false.</value>
     public bool SkipBackplaneNotifications { get => _skipBackplane ?? false; init => _skipBackplane = value; }
 
+    /// <summary>Do not read L1 (memory) for this call: no hit, fallback or stale value comes from it; the value comes from
+    /// L2 or the factory (still one factory run per key at a time).</summary><value>Default false.</value>
+    public bool SkipMemoryCacheRead { get => _skipMemoryRead ?? false; init => _skipMemoryRead = value; }
+
+    /// <summary>Do not store this call's result in L1 (memory). A new value (a <c>Set</c>, a factory's) still drops this
+    /// node's older copy, so no later read here returns the older value; a fail-safe activation is not stored (each call
+    /// then runs the factory).</summary><value>Default false.</value>
+    public bool SkipMemoryCacheWrite { get => _skipMemoryWrite ?? false; init => _skipMemoryWrite = value; }
+
+    /// <summary>Sets both <see cref="SkipMemoryCacheRead"/> and <see cref="SkipMemoryCacheWrite"/>: L2 and the factory
+    /// only. Reads true when both are.</summary><value>Default false.</value>
+    public bool SkipMemoryCache
+    {
+        get => SkipMemoryCacheRead && SkipMemoryCacheWrite;
+        init => _skipMemoryRead = _skipMemoryWrite = value;
+    }
+
     /// <summary>The tags the written entry carries: <see cref="FusionCache.RemoveByTag(string, bool, CancellationToken)"/> of any of them, or
     /// <see cref="FusionCache.Clear(bool, CancellationToken)"/>, made after the write makes it absent (or stale).</summary>
     /// <value>Default none. Each tag must be a non-empty string.</value>
@@ -147,6 +165,8 @@ public sealed class FusionCacheEntryOptions
             _skipDistributedRead ?? defaults.SkipDistributedCacheRead,
             _skipDistributedWrite ?? defaults.SkipDistributedCacheWrite,
             _skipBackplane ?? defaults.SkipBackplaneNotifications,
+            _skipMemoryRead ?? defaults.SkipMemoryCacheRead,
+            _skipMemoryWrite ?? defaults.SkipMemoryCacheWrite,
             _tags ?? defaults.Tags);
         _resolved = new Resolved(defaults, options); // a benign race: both writers compute the same
         return options;

@@ -14,13 +14,14 @@ module Commands =
         struct ((if hasDistributed && not o.SkipDistributedCacheWrite then l2 () else L2Change.Keep),
                 (if hasDistributed && not o.SkipBackplaneNotifications then ValueSome(notice ()) else ValueNone))
 
-    /// Write a fresh value at `now`; `timestamp` and `origin` order the write (`Order`).
+    /// Write a fresh value at `now`; `timestamp` and `origin` order the write (`Order`). With
+    /// SkipMemoryCacheWrite, L1 only loses its older copy.
     let set (o: EntryOptions) (now: int64) (timestamp: int64) (jitter: int64) (origin: int64) (hasDistributed: bool) (value: obj) : Effects =
         let struct (l2, notify) =
             reach o hasDistributed
                 (fun () -> L2Change.Put(Lifecycle.writtenDistributed o now jitter timestamp origin value))
                 (fun () -> Remote.Set(timestamp, origin))
-        { Change = L1Change.Put(Lifecycle.written o now jitter timestamp origin value); Distributed = l2; Notify = notify }
+        { Change = Flight.storedBy o (L1Change.Put(Lifecycle.written o now jitter timestamp origin value)); Distributed = l2; Notify = notify }
 
     /// Delete the key everywhere. A flight running for the key here is superseded by the write
     /// (`Work.supersedes`), so its older result cannot bring the value back: L1 keeps nothing.

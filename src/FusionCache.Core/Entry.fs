@@ -1,5 +1,43 @@
 namespace Fusion.Core
 
+/// What a source said about a value, for a conditional refresh (SEMANTICS §4b): its ETag and when it was last
+/// modified (UTC ticks; 0 for none). The next factory run of the key is given them, and may answer "not modified".
+[<Struct; NoComparison; NoEquality>]
+type Validator =
+    { /// The source's entity tag; null for none (never empty).
+      ETag: string | null
+      /// When the source says the value last changed, UTC ticks; 0 for none.
+      LastModified: int64 }
+
+module Validator =
+    /// No validator.
+    let none: Validator = { ETag = null; LastModified = 0L }
+
+    /// Whether `v` says anything.
+    let isSome (v: Validator) : bool = not (isNull v.ETag) || v.LastModified <> 0L
+
+    /// The validator of a "not modified" answer: what the factory said now, else what the kept value had.
+    let renew (kept: Validator) (said: Validator) : Validator =
+        { ETag = (if isNull said.ETag then kept.ETag else said.ETag)
+          LastModified = (if said.LastModified = 0L then kept.LastModified else said.LastModified) }
+
+/// What an entry carries besides its value and clock: its tags and its validator. One object, shared by every
+/// entry that has neither (`EntryMeta.none`), so a plain entry pays one reference for both.
+[<NoComparison; ReferenceEquality>]
+type EntryMeta =
+    { /// The tags the entry was written with (`Tagged.untagged`, the empty array, for none; never null).
+      Tags: string[]
+      /// The source's validator for the value (`Validator.none` for none).
+      Validator: Validator }
+
+module EntryMeta =
+    /// Neither tags nor a validator.
+    let none: EntryMeta = { Tags = [||]; Validator = Validator.none }
+
+    /// The metadata of an entry with `tags` (never null) and `validator`: the shared `none` when both are empty.
+    let ofParts (tags: string[]) (validator: Validator) : EntryMeta =
+        if tags.Length = 0 && not (Validator.isSome validator) then none else { Tags = tags; Validator = validator }
+
 /// One cached value and its clock (SEMANTICS §1). Instants are UTC ticks; `EagerRefreshAt` is
 /// `Ticks.Never` when there is no eager refresh. Compared by reference: two entries are the same
 /// only if they are the same write, which is what compare-and-remove needs.
@@ -21,9 +59,15 @@ type Entry =
       IsStale: bool
       /// Fail-safe activations since the last factory success.
       FailSafeCycles: int
-      /// The tags the entry was written with (`Tagged.untagged` for none, never null): a `RemoveByTag` of
-      /// one of them, or a `Clear`, made after the write makes it absent or stale (`Tagged.view`).
-      Tags: string[] }
+      /// Its tags and validator (`EntryMeta.none` for neither, never null).
+      Meta: EntryMeta }
+
+    /// The tags the entry was written with (empty for none, never null): a `RemoveByTag` of one of them, or a
+    /// `Clear`, made after the write makes it absent or stale (`Tagged.view`).
+    member e.Tags: string[] = e.Meta.Tags
+
+    /// What the source said about the value (conditional refresh); `Validator.none` for nothing.
+    member e.Validator: Validator = e.Meta.Validator
 
 /// The order of writes, the same in L1, in a node's decision on a notification and in L2's write guard
 /// (SEMANTICS §4): by timestamp, then by origin. Nodes that saw the same writes keep the same one.

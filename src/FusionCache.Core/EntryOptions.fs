@@ -46,6 +46,12 @@ type EntryOptions =
       SkipDistributedCacheWrite: bool
       /// Do not tell other nodes about this call's writes. Default false.
       SkipBackplaneNotifications: bool
+      /// Do not read L1 for this call: no hit, no fallback and no stale value from it (L2 and the factory
+      /// only; the call is still single-flighted). Default false.
+      SkipMemoryCacheRead: bool
+      /// Do not store this call's result in L1; a write still drops this node's older copy, so no later
+      /// read here returns a value older than it (invariant 11). Default false.
+      SkipMemoryCacheWrite: bool
       /// The tags the written entry carries (`RemoveByTag`). Default none (an empty array, never null).
       Tags: string[] }
 
@@ -97,6 +103,8 @@ module EntryOptions =
           SkipDistributedCacheRead = false
           SkipDistributedCacheWrite = false
           SkipBackplaneNotifications = false
+          SkipMemoryCacheRead = false
+          SkipMemoryCacheWrite = false
           Tags = [||] }
 
     /// How long an L2 write may take: a write has its value in hand, so the soft timeout applies to it

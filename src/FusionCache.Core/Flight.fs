@@ -12,13 +12,42 @@ type Reply =
 
 /// How a flight ended, as all its waiters see it. Each waiter turns it into its own `Reply` by its
 /// own options (`Flight.replyFor`): the leader's options never decide what a joiner gets (invariant 12).
-[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
+/// A value (the factory's, `IsStale` false; or one found valid in L1 or L2, `IsStale` when it is being
+/// served by fail-safe), or a failure (the factory failed, was cancelled, or a refresh ran out of time)
+/// carrying the fallback the leader had, so that a waiter that cannot find it in L1 (this call skips L1,
+/// or the fail-safe activation was not stored there) can still fall back on it. A struct of three words:
+/// the value and the fallback share a field.
+[<Struct; NoComparison; NoEquality>]
 type Ending =
-    /// A value: the factory's (`IsStale` false), or one found valid in L1 or L2 (`IsStale` when it is
-    /// being served by fail-safe, within its throttle).
-    | Value of Payload: obj * IsStale: bool
-    /// No value came: the factory failed, or was cancelled, or (a refresh) ran out of time.
-    | Failed of Error: Fusion.Err
+    private
+        { item: obj | null
+          stale: bool
+          error: Fusion.Err | null }
+
+    /// A value ending.
+    member e.IsValue: bool = isNull e.error
+    /// A failed ending.
+    member e.IsFailed: bool = not (isNull e.error)
+    /// The value of a value ending; null for a failed one.
+    member e.Payload: obj | null = if isNull e.error then e.item else null
+    /// Whether the value is being served by fail-safe.
+    member e.IsStale: bool = e.stale
+    /// The error of a failed ending; null for a value.
+    member e.Error: Fusion.Err | null = e.error
+
+    /// The fallback a failed ending carries: the leader's fail-safe activation, or the entry it fell back on.
+    member e.Fallback: Entry voption =
+        match e.error, e.item with
+        | null, _ | _, null -> ValueNone
+        | _, item -> ValueSome(item :?> Entry)
+
+    /// A value, `isStale` when it is being served by fail-safe.
+    static member NewValue(payload: obj, isStale: bool) : Ending = { item = payload; stale = isStale; error = null }
+    /// A failure with no fallback.
+    static member NewFailed(error: Fusion.Err) : Ending = { item = null; stale = false; error = error }
+    /// A failure carrying the leader's fallback.
+    static member FailedWith(error: Fusion.Err, fallback: Entry voption) : Ending =
+        { item = (match fallback with ValueSome f -> box f | ValueNone -> null); stale = false; error = error }
 
 /// What a flight's leader was asked for (a struct: it lives only for the call to `plan`).
 [<Struct; NoComparison; NoEquality>]
@@ -70,7 +99,11 @@ type FlightPlan =
 /// How a factory run ended, as the shell observed it.
 [<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
 type Outcome =
-    | Succeeded of Value: obj
+    /// A value, with what the source said about it (`Validator.none` for nothing).
+    | Succeeded of Value: obj * Validator: Validator
+    /// The source said the fallback's value has not changed (a conditional refresh): it is stored again as
+    /// fresh, with the validator the source gave now (what it does not give is kept from the fallback).
+    | NotModified of Renewed: Validator
     /// `Left`, an exception or a faulted task (the shell turns the last two into `Err.FactoryFailed`).
     | Failed of Error: Fusion.Err
     /// A refresh ran past its `Deadline`; the shell cancels its factory.
@@ -90,6 +123,10 @@ type Settlement =
 module Flight =
     let private noTimeout = Threading.Timeout.InfiniteTimeSpan
 
+    /// A factory answered "not modified" with no value to keep (the runtime lets it only with a stale value).
+    let private notModifiedWithoutValue =
+        Fusion.Err.FactoryFailed("the factory answered not modified, but there was no stale value to keep", null)
+
     /// Told to a caller without fail-safe whose flight found only a value being served by fail-safe.
     let private staleOnly =
         Fusion.Err.FactoryFailed("the source failed recently and only a stale value is being served; this call does not allow fail-safe", null)
@@ -105,6 +142,28 @@ module Flight =
             | Stale | Dead -> ValueNone
         | ValueNone -> ValueNone
 
+    /// What of L1 a caller with options `o` sees: nothing when it skips L1 (`SkipMemoryCacheRead`).
+    let private visible (o: EntryOptions) (current: Entry voption) : Entry voption =
+        if o.SkipMemoryCacheRead then ValueNone else current
+
+    /// The change that stores a value the caller's options produced: none when they skip L1
+    /// (`SkipMemoryCacheWrite`), except that a new value still drops this node's older copy, so no read
+    /// here after it returns the older value (invariant 11). A fail-safe activation is then not stored.
+    let storedBy (o: EntryOptions) (change: L1Change) : L1Change =
+        if not o.SkipMemoryCacheWrite then change
+        else
+            match change with
+            | L1Change.Put e when not e.IsStale -> L1Change.Drop
+            | L1Change.Put _ -> L1Change.Keep
+            | other -> other
+
+    /// The newer of two fallbacks (`Order`); L1's on a tie, which holds the latest activation of the write.
+    let private newer (l1: Entry voption) (carried: Entry voption) : Entry voption =
+        match l1, carried with
+        | ValueSome a, ValueSome b -> if Lifecycle.supersedes (ValueSome b) a then l1 else carried
+        | ValueNone, _ -> carried
+        | _, ValueNone -> l1
+
     let private defaultOf (o: EntryOptions) (fallbackDefault: obj voption) = if o.IsFailSafeEnabled then fallbackDefault else ValueNone
 
     /// Whether a caller can end in a fail-safe activation: the condition for its soft timeout.
@@ -118,11 +177,12 @@ module Flight =
     /// What the leader does first.
     let plan (r: FlightRequest) : FlightPlan =
         let o = r.Options
-        match r.Current with
+        let current = visible o r.Current
+        match current with
         | ValueSome e when not r.Refresh && Entry.classifyFor o.IsFailSafeEnabled r.Now e = Fresh ->
-            FlightPlan.Answer(Ending.Value(e.Value, e.IsStale), L1Change.Keep)
+            FlightPlan.Answer(Ending.NewValue(e.Value, e.IsStale), L1Change.Keep)
         | _ ->
-            let fallback = fallbackOf o r.Now r.Current
+            let fallback = fallbackOf o r.Now current
             let fallbackDefault = defaultOf o r.Default
             let run =
                 { StartedAt = r.Timestamp
@@ -138,6 +198,13 @@ module Flight =
             else
                 FlightPlan.RunFactory run
 
+    /// What L1 keeps of a value read from L2 (`Lifecycle.fromDistributed`): a copy, unless the caller skips L1.
+    let copyOf (o: EntryOptions) (fromDistributed: Entry) : L1Change =
+        if o.SkipMemoryCacheWrite then L1Change.Keep else L1Change.Put fromDistributed
+
+    /// Whether a read-only lookup with options `o` (`TryGet`) looks in L1 at all.
+    let readsMemory (o: EntryOptions) : bool = not o.SkipMemoryCacheRead
+
     /// After the L2 read (`ValueNone` for a miss, an error or a timeout): a valid L2 value is the
     /// answer (a refresh takes it only if it is newer than the value it refreshes); otherwise the
     /// factory runs, falling back on the newer of L1's and L2's stale values.
@@ -145,7 +212,7 @@ module Flight =
         match distributed with
         | ValueSome d when Entry.classifyFor o.IsFailSafeEnabled now d <> Stale && Entry.classify now d <> Dead
                            && (not run.Refresh || run.Fallback |> ValueOption.forall (fun f -> d.Timestamp > f.Timestamp)) ->
-            FlightPlan.Answer(Ending.Value(d.Value, d.IsStale), L1Change.Put(Lifecycle.fromDistributed o now d))
+            FlightPlan.Answer(Ending.NewValue(d.Value, d.IsStale), copyOf o (Lifecycle.fromDistributed o now d))
         | ValueSome d when o.IsFailSafeEnabled && Entry.classify now d = Stale ->
             let newer =
                 match run.Fallback with
@@ -172,10 +239,10 @@ module Flight =
             | _ -> struct (Reply.Error error, L1Change.Keep)
 
     /// The effects of a factory success beyond L1: the L2 write and the notification, as the options allow.
-    let private distributedEffects (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) =
+    let private distributedEffects (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (value: obj) (validator: Validator) =
         let l2 =
             if run.HasDistributed && not o.SkipDistributedCacheWrite then
-                L2Change.Put(Lifecycle.writtenDistributed o now jitter run.StartedAt run.Origin value)
+                L2Change.Put(Lifecycle.validatedDistributed validator o now jitter run.StartedAt run.Origin value)
             else L2Change.Keep
         let notify =
             if run.HasDistributed && not o.SkipBackplaneNotifications then ValueSome(Remote.Set(run.StartedAt, run.Origin))
@@ -188,33 +255,46 @@ module Flight =
     let settle (o: EntryOptions) (now: int64) (jitter: int64) (run: FactoryRun) (outcome: Outcome) : Settlement =
         let failed error =
             let struct (_, change) = failOver o now run.Fallback run.Default run.StartedAt run.Origin error
-            // A fail-safe activation stays on this node: L2 keeps the last real value.
-            { Ending = Ending.Failed error; Change = change; Distributed = L2Change.Keep; Notify = ValueNone }
-        match outcome with
-        | Outcome.Succeeded v ->
-            let struct (l2, notify) = distributedEffects o now jitter run v
-            { Ending = Ending.Value(v, false)
-              Change = L1Change.Put(Lifecycle.written o now jitter run.StartedAt run.Origin v)
+            // What the waiters may fall back on: the activation (or stored default) when there is one, else the
+            // leader's fallback; carried by the ending, since L1 may not hold it (SkipMemoryCacheWrite, a caller
+            // that skips L1). A fail-safe activation stays on this node: L2 keeps the last real value.
+            let carried = match change with L1Change.Put e -> ValueSome e | _ -> run.Fallback
+            { Ending = Ending.FailedWith(error, carried); Change = storedBy o change; Distributed = L2Change.Keep; Notify = ValueNone }
+        let succeeded (v: obj) (validator: Validator) =
+            let struct (l2, notify) = distributedEffects o now jitter run v validator
+            { Ending = Ending.NewValue(v, false)
+              Change = storedBy o (L1Change.Put(Lifecycle.validated validator o now jitter run.StartedAt run.Origin v))
               Distributed = l2
               Notify = notify }
+        match outcome with
+        | Outcome.Succeeded(v, validator) -> succeeded v validator
+        // The source confirmed the value it was asked about: a new write of it (the flight's stamp), fresh.
+        | Outcome.NotModified renewed ->
+            match run.Fallback with
+            | ValueSome f -> succeeded f.Value (Validator.renew f.Validator renewed)
+            | ValueNone -> failed notModifiedWithoutValue
         | Outcome.Failed e -> failed e
         | Outcome.TimedOut -> failed (Fusion.Err.FactoryTimedOut run.Deadline)
         // Every waiter has gone: nobody to serve, so no fail-safe activation either.
         | Outcome.Cancelled ->
-            { Ending = Ending.Failed(Fusion.Err.Cancelled "every caller gave up and the factory was cancelled")
+            { Ending = Ending.NewFailed(Fusion.Err.Cancelled "every caller gave up and the factory was cancelled")
               Change = L1Change.Keep
               Distributed = L2Change.Keep
               Notify = ValueNone }
 
     /// What one caller gets from its flight's ending, by its **own** options (invariant 12), with
     /// `current` L1's entry for the key now (after the leader's changes, so a fail-safe activation
-    /// the leader stored is there) and its own fail-safe default. A caller without fail-safe never
-    /// gets a stale value, whatever the leader allowed.
+    /// the leader stored is there) and its own fail-safe default. A failed ending falls back on the newer of
+    /// L1's entry (unless the caller skips L1) and the fallback the ending carries. A caller without
+    /// fail-safe never gets a stale value, whatever the leader allowed.
     let replyFor (o: EntryOptions) (now: int64) (current: Entry voption) (fallbackDefault: obj voption) (ending: Ending) : Reply =
-        match ending with
-        | Ending.Value(v, stale) -> if stale && not o.IsFailSafeEnabled then Reply.Error staleOnly else Reply.Value(v, stale)
-        | Ending.Failed error ->
-            let struct (reply, _) = failOver o now (fallbackOf o now current) (defaultOf o fallbackDefault) 0L 0L error
+        match ending.Error with
+        | null ->
+            if ending.IsStale && not o.IsFailSafeEnabled then Reply.Error staleOnly
+            else Reply.Value(nonNull ending.Payload, ending.IsStale)
+        | error ->
+            let candidate = newer (visible o current) ending.Fallback
+            let struct (reply, _) = failOver o now (fallbackOf o now candidate) (defaultOf o fallbackDefault) 0L 0L error
             reply
 
     /// How long one caller waits for its flight, by its own options, given the entry it saw in L1:
@@ -222,13 +302,15 @@ module Flight =
     /// else its hard one; and whether the limit is the soft one. The flight itself has no timeout: a
     /// caller that stops waiting leaves it running for the others, and for a background completion.
     let waitLimit (o: EntryOptions) (now: int64) (seen: Entry voption) (fallbackDefault: obj voption) : struct (TimeSpan * bool) =
-        let soft = softIf (canFallBack o (fallbackOf o now seen) (defaultOf o fallbackDefault)) o.FactorySoftTimeout
+        let soft = softIf (canFallBack o (fallbackOf o now (visible o seen)) (defaultOf o fallbackDefault)) o.FactorySoftTimeout
         Ticks.firstTimeout soft o.FactoryHardTimeout
 
     /// A caller's wait ran out (`soft`: its soft timeout, else its hard one): its reply from `current`
     /// (L1's entry now) and its own default, and the fail-safe activation to store when it serves a
-    /// stale entry (it lands only while the flight is current: `Work.mayLand`). `startedAt` is the
-    /// flight's stamp: a default value stored as an entry is that old.
+    /// stale entry (it lands only while the flight is current: `Work.mayLand`; never with SkipMemoryCacheWrite).
+    /// `startedAt` is the flight's stamp: a default value stored as an entry is that old.
     let timedOut (o: EntryOptions) (now: int64) (current: Entry voption) (fallbackDefault: obj voption) (startedAt: int64) (soft: bool) : struct (Reply * L1Change) =
         let after = if soft then o.FactorySoftTimeout else o.FactoryHardTimeout
-        failOver o now (fallbackOf o now current) (defaultOf o fallbackDefault) startedAt startedAt (Fusion.Err.FactoryTimedOut after)
+        let struct (reply, change) =
+            failOver o now (fallbackOf o now (visible o current)) (defaultOf o fallbackDefault) startedAt startedAt (Fusion.Err.FactoryTimedOut after)
+        struct (reply, storedBy o change)

@@ -42,9 +42,9 @@ module Lifecycle =
     /// How long L2 remembers a remove, at least.
     let TombstoneLifetime = TimeSpan.FromMinutes 5.0
 
-    /// A fresh entry written at `now` (SEMANTICS §1). `jitter` is drawn by the shell in
-    /// [0, JitterMaxDuration); `timestamp` and `origin` say when and where the value was produced.
-    let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
+    /// A fresh entry written at `now` (SEMANTICS §1) with what its source said about it (`validator`). `jitter` is
+    /// drawn by the shell in [0, JitterMaxDuration); `timestamp` and `origin` say when and where the value was produced.
+    let validated (validator: Validator) (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
         let duration = o.Duration.Ticks
         let logical = Ticks.add (Ticks.add now duration) jitter
         let physical =
@@ -64,11 +64,19 @@ module Lifecycle =
           EagerRefreshAt = eager
           IsStale = false
           FailSafeCycles = 0
-          Tags = o.Tags }
+          Meta = EntryMeta.ofParts o.Tags validator }
+
+    /// A fresh entry written at `now` without a validator (a `Set`, a factory that gave none).
+    let written (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
+        validated Validator.none o now jitter timestamp origin value
 
     /// The entry L2 stores for a write at `now`: the same write, with L2's logical lifetime.
+    let validatedDistributed (validator: Validator) (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
+        validated validator { o with Duration = EntryOptions.distributedDuration o } now jitter timestamp origin value
+
+    /// `validatedDistributed` without a validator.
     let writtenDistributed (o: EntryOptions) (now: int64) (jitter: int64) (timestamp: int64) (origin: int64) (value: obj) : Entry =
-        written { o with Duration = EntryOptions.distributedDuration o } now jitter timestamp origin value
+        validatedDistributed Validator.none o now jitter timestamp origin value
 
     /// An entry read from L2, as L1 keeps it: its remaining lifetime, but never longer in L1 than
     /// Duration (L1 copies are the ones that can miss a notification).
@@ -106,7 +114,7 @@ module Lifecycle =
           EagerRefreshAt = Ticks.Never
           IsStale = true
           FailSafeCycles = 1
-          Tags = o.Tags }
+          Meta = EntryMeta.ofParts o.Tags Validator.none }
 
     /// Expire at `now`: the entry becomes Stale (usable as fallback until its physical expiry).
     /// A Dead or already Stale entry is left as it is.

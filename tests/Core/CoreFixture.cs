@@ -26,7 +26,7 @@ internal static class CoreFixture
         });
 
     public static Entry Entry(object value, long timestamp, long logical, long physical, long eager = Ticks.Never, bool isStale = false, int cycles = 0, long origin = 0, string[]? tags = null) =>
-        new(value, timestamp, origin, logical, physical, eager, isStale, cycles, tags ?? Tagged.untagged);
+        new(value, timestamp, origin, logical, physical, eager, isStale, cycles, EntryMetaModule.ofParts(tags ?? Tagged.untagged, ValidatorModule.none));
 
     public static FSharpValueOption<Entry> Some(Entry e) => FSharpValueOption<Entry>.NewValueSome(e);
 

@@ -113,7 +113,7 @@ public sealed class FlightDecisionTests
         var o = FailSafe();
         var run = Run(o, StaleEntry);
 
-        var s = Flight.settle(o, Now + 7, jitter: 3, run, Outcome.NewSucceeded("new"));
+        var s = Flight.settle(o, Now + 7, jitter: 3, run, Outcome.NewSucceeded("new", ValidatorModule.none));
 
         Assert.Equal(("new", false), Payload(s.Ending));
         var put = Assert.IsType<L1Change.Put>(s.Change);
@@ -250,7 +250,7 @@ public sealed class FlightDecisionTests
         var run = Run(o, null);
         var later = Entry("set later", Now + 1, Now + 10 * Second, Now + 10 * Second);
 
-        var settlement = Flight.settle(o, Now + 5 * Second, 0, run, Outcome.NewSucceeded("late"));
+        var settlement = Flight.settle(o, Now + 5 * Second, 0, run, Outcome.NewSucceeded("late", ValidatorModule.none));
         var entry = Assert.IsType<L1Change.Put>(settlement.Change).Entry;
 
         Assert.Equal(Now, entry.Timestamp);

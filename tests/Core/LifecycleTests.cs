@@ -146,7 +146,7 @@ public sealed class LifecycleTests
             TimeSpan.Zero, d.FactoryHardTimeout, d.AllowTimedOutFactoryBackgroundCompletion,
             Microsoft.FSharp.Core.FSharpValueOption<double>.NewValueSome(double.NaN), d.JitterMaxDuration, d.AllowStaleOnReadOnly,
             d.DistributedCacheDuration, d.DistributedCacheSoftTimeout, d.DistributedCacheHardTimeout, d.AllowBackgroundDistributedCacheOperations,
-            d.AllowBackgroundBackplaneOperations, d.SkipDistributedCacheRead, d.SkipDistributedCacheWrite, d.SkipBackplaneNotifications, d.Tags);
+            d.AllowBackgroundBackplaneOperations, d.SkipDistributedCacheRead, d.SkipDistributedCacheWrite, d.SkipBackplaneNotifications, d.SkipMemoryCacheRead, d.SkipMemoryCacheWrite, d.Tags);
 
         var messages = EntryOptionsModule.validate(bad);
 

@@ -20,7 +20,9 @@ internal static class EnvelopeCodec
     public const int FlagsOffset = 41;
     public const int CyclesOffset = 42;
     public const int HeaderLength = 46;
-    private const byte StaleFlag = 1, TombstoneFlag = 2;
+    private const byte StaleFlag = 1, TombstoneFlag = 2, ValidatorFlag = 4;
+    private const byte KnownFlags = StaleFlag | TombstoneFlag | ValidatorFlag;
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The L2 record of a remove at <paramref name="timestamp"/> by <paramref name="origin"/>: no value, never
     /// served, there only so that older writes are refused.</summary>
@@ -47,9 +49,15 @@ internal static class EnvelopeCodec
                 tagBytes += 2 + tags[i].Length;
             }
         }
-        var bytes = new byte[HeaderLength + tagBytes + payload.Length];
+        // The validator (conditional refresh), only when there is one: the ETag as a length and its UTF-8, then LastModified.
+        var validator = entry.Validator;
+        var hasValidator = ValidatorModule.isSome(validator);
+        var etag = validator.ETag is { } e ? StrictUtf8.GetBytes(e) : null;
+        if (etag is { Length: > ushort.MaxValue }) throw new ArgumentException($"the ETag is {etag.Length} bytes long, at most {ushort.MaxValue}");
+        var validatorBytes = hasValidator ? 2 + (etag?.Length ?? 0) + 8 : 0;
+        var bytes = new byte[HeaderLength + tagBytes + validatorBytes + payload.Length];
         WriteHeader(bytes, entry.Timestamp, entry.Origin, entry.LogicalExpiry, entry.PhysicalExpiry, entry.EagerRefreshAt,
-            entry.IsStale ? StaleFlag : (byte)0, entry.FailSafeCycles);
+            (byte)((entry.IsStale ? StaleFlag : 0) | (hasValidator ? ValidatorFlag : 0)), entry.FailSafeCycles);
         var at = HeaderLength;
         BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)(tags?.Length ?? 0));
         at += 2;
@@ -58,6 +66,14 @@ internal static class EnvelopeCodec
             BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)tag.Length);
             tag.CopyTo(bytes, at + 2);
             at += 2 + tag.Length;
+        }
+        if (hasValidator)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)(etag?.Length ?? 0));
+            etag?.CopyTo(bytes, at + 2);
+            at += 2 + (etag?.Length ?? 0);
+            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(at), validator.LastModified);
+            at += 8;
         }
         payload.CopyTo(bytes.AsSpan(at));
         return bytes;
@@ -80,6 +96,27 @@ internal static class EnvelopeCodec
             at += 2 + length;
         }
         payload = body[at..];
+        return true;
+    }
+
+    /// <summary>Reads the validator at the start of <paramref name="body"/>; false when it does not decode.</summary>
+    private static bool TryReadValidator(ReadOnlySpan<byte> body, out Validator validator, out ReadOnlySpan<byte> payload)
+    {
+        validator = ValidatorModule.none;
+        payload = default;
+        if (body.Length < 2) return false;
+        int length = BinaryPrimitives.ReadUInt16BigEndian(body);
+        if (body.Length < 2 + length + 8) return false;
+        string? etag = null;
+        if (length > 0)
+        {
+            try { etag = StrictUtf8.GetString(body.Slice(2, length)); }
+            catch (System.Text.DecoderFallbackException) { return false; }
+        }
+        var lastModified = BinaryPrimitives.ReadInt64BigEndian(body[(2 + length)..]);
+        if (lastModified < 0 || (etag is null && lastModified == 0)) return false; // the flag says there is one
+        validator = new Validator(etag, lastModified);
+        payload = body[(2 + length + 8)..];
         return true;
     }
 
@@ -115,14 +152,16 @@ internal static class EnvelopeCodec
         // The same checks, in the same order, as `guarded` in RedisScripts.
         if (header.Timestamp < 0 || header.Origin < 0) { error = "a negative timestamp or origin"; return false; }
         if (header.Timestamp > latestTimestamp) { error = $"stamped {new DateTime(Math.Min(header.Timestamp, DateTime.MaxValue.Ticks), DateTimeKind.Utc):O}, beyond the clock-skew bound"; return false; }
-        if (header.LogicalExpiry > header.PhysicalExpiry || bytes[FlagsOffset] > (StaleFlag | TombstoneFlag) || header.FailSafeCycles < 0)
+        if (header.LogicalExpiry > header.PhysicalExpiry || bytes[FlagsOffset] > KnownFlags || header.FailSafeCycles < 0)
         {
             error = "inconsistent metadata";
             return false;
         }
         if (header.IsTombstone) { payload = default; error = null; return true; } // a tombstone ends with its header
         if (!TryReadTags(bytes[HeaderLength..], out var tags, out payload)) { error = "the tags do not decode"; return false; }
-        header = header with { Tags = tags };
+        var validator = ValidatorModule.none;
+        if ((bytes[FlagsOffset] & ValidatorFlag) != 0 && !TryReadValidator(payload, out validator, out payload)) { error = "the validator does not decode"; return false; }
+        header = header with { Tags = tags, Validator = validator };
         error = null;
         return true;
     }
@@ -140,7 +179,7 @@ internal static class EnvelopeCodec
         origin = BinaryPrimitives.ReadInt64BigEndian(head[OriginOffset..]);
         logicalExpiry = BinaryPrimitives.ReadInt64BigEndian(head[LogicalExpiryOffset..]);
         var physical = BinaryPrimitives.ReadInt64BigEndian(head[PhysicalExpiryOffset..]);
-        return timestamp >= 0 && origin >= 0 && timestamp <= latestTimestamp && logicalExpiry <= physical && head[FlagsOffset] <= (StaleFlag | TombstoneFlag);
+        return timestamp >= 0 && origin >= 0 && timestamp <= latestTimestamp && logicalExpiry <= physical && head[FlagsOffset] <= KnownFlags;
     }
 
     /// <summary>The metadata of an L2 entry.</summary>
@@ -149,7 +188,11 @@ internal static class EnvelopeCodec
         /// <summary>The tags the entry carries (empty for none).</summary>
         public string[] Tags { get; init; } = Tagged.untagged;
 
+        /// <summary>What the source said about the value (conditional refresh); none by default.</summary>
+        public Validator Validator { get; init; } = ValidatorModule.none;
+
         /// <summary>The core entry holding <paramref name="value"/>: the same write (timestamp and origin) as the writer's L1 copy.</summary>
-        public Entry ToEntry(object value) => new(value, Timestamp, Origin, LogicalExpiry, PhysicalExpiry, EagerRefreshAt, IsStale, FailSafeCycles, Tags ?? Tagged.untagged);
+        public Entry ToEntry(object value) =>
+            new(value, Timestamp, Origin, LogicalExpiry, PhysicalExpiry, EagerRefreshAt, IsStale, FailSafeCycles, EntryMetaModule.ofParts(Tags ?? Tagged.untagged, Validator));
     }
 }

@@ -32,7 +32,7 @@ internal static class RedisScripts
           if string.byte(h, 2) >= 128 or string.byte(h, 10) >= 128 then return nil end
           if not at_least(limit, string.sub(h, 2, 9)) then return nil end
           if not at_least(string.sub(h, 26, 33), string.sub(h, 18, 25)) then return nil end
-          if string.byte(h, 42) > 3 or string.byte(h, 43) >= 128 then return nil end
+          if string.byte(h, 42) > 7 or string.byte(h, 43) >= 128 then return nil end
           return h
         end
         """;

@@ -21,7 +21,7 @@ internal readonly struct Factory<T>
         context = null;
         if (_plain is not null) return _plain();
         var stale = fallback.IsSome && Cast.Try<T>(fallback.Value.Value, out var v) ? Option<T>.Some(v) : Option<T>.None;
-        context = new FactoryContext<T>(key, stale, token);
+        context = new FactoryContext<T>(key, stale, fallback.IsSome ? fallback.Value.Validator : ValidatorModule.none, token);
         return _withContext!(context);
     }
 

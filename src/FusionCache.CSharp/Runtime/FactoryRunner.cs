@@ -22,14 +22,14 @@ internal static class FactoryRunner
             return new(Thrown(ex, token));
         }
         if (task is null) return new(Outcome.NewFailed(Err.Of("the factory returned a null Task")));
-        return task.IsCompletedSuccessfully ? new(Of(task.Result)) : Await(task, token);
+        return task.IsCompletedSuccessfully ? new(Of(task.Result, context)) : Await(task, context, token);
     }
 
-    private static async ValueTask<Outcome> Await<T>(Task<Either<Err, T>> task, CancellationToken token)
+    private static async ValueTask<Outcome> Await<T>(Task<Either<Err, T>> task, FactoryContext<T>? context, CancellationToken token)
     {
         try
         {
-            return Of(await task.ConfigureAwait(false));
+            return Of(await task.ConfigureAwait(false), context);
         }
         catch (Exception ex)
         {
@@ -37,10 +37,13 @@ internal static class FactoryRunner
         }
     }
 
-    private static Outcome Of<T>(Either<Err, T> result) =>
+    // A Right after ctx.NotModified() is the stale value handed back: the core re-stores the entry it came from.
+    private static Outcome Of<T>(Either<Err, T> result, FactoryContext<T>? context) =>
         result.IsBottom ? Outcome.NewFailed(Err.Of("the factory returned an uninitialised Either (Bottom)"))
-        : result.IsRight ? Outcome.NewSucceeded((T)result!)
-        : Outcome.NewFailed((Err)result);
+        : result.IsLeft ? Outcome.NewFailed((Err)result)
+        : context is null ? Outcome.NewSucceeded((T)result!, ValidatorModule.none)
+        : context.IsNotModified ? Outcome.NewNotModified(context.Validator)
+        : Outcome.NewSucceeded((T)result!, context.Validator);
 
     private static Outcome Thrown(Exception ex, CancellationToken token) =>
         ex is OperationCanceledException && token.IsCancellationRequested ? Outcome.Cancelled : Outcome.NewFailed(Err.Of(ex));
