@@ -31,7 +31,9 @@ internal sealed record CallOptions(
     double? EagerRefresh = null,
     bool FailSafeDefault = false,
     int? CancelAfterMs = null,
-    string Factory = "")
+    string Factory = "",
+    bool SkipMemoryRead = false,
+    bool SkipMemoryWrite = false)
 {
     public override string ToString()
     {
@@ -44,6 +46,8 @@ internal sealed record CallOptions(
         if (FailSafeDefault) parts.Add("default");
         if (CancelAfterMs is { } c) parts.Add($"cancel={c}ms");
         if (Factory.Length > 0) parts.Add($"factory={Factory}");
+        if (SkipMemoryRead) parts.Add("skip-l1-read");
+        if (SkipMemoryWrite) parts.Add("skip-l1-write");
         return string.Join(',', parts);
     }
 }

@@ -125,7 +125,10 @@ internal sealed class Workload
             EagerRefresh: rng.Next(100) < 15 ? 0.3 + rng.Next(60) / 100.0 : null,
             // A short-lived token sometimes; otherwise most callers without a hard timeout give up after about a
             // second, so a hanging factory does not hold every worker.
-            CancelAfterMs: rng.Next(100) < 10 ? rng.Next(5, 120) : hard is null && rng.Next(4) != 0 ? rng.Next(600, 1200) : null);
+            CancelAfterMs: rng.Next(100) < 10 ? rng.Next(5, 120) : hard is null && rng.Next(4) != 0 ? rng.Next(600, 1200) : null,
+            // Calls that skip L1 still share the key's flight (invariant 10) and never see older values (11).
+            SkipMemoryRead: rng.Next(100) < 8,
+            SkipMemoryWrite: rng.Next(100) < 8);
     }
 
     private static FusionCacheEntryOptions ToEntryOptions(CallOptions o) => new()
@@ -137,6 +140,8 @@ internal sealed class Workload
         FactoryHardTimeout = o.HardTimeout ?? Timeout.InfiniteTimeSpan,
         AllowTimedOutFactoryBackgroundCompletion = o.BackgroundCompletion,
         EagerRefreshThreshold = o.EagerRefresh,
+        SkipMemoryCacheRead = o.SkipMemoryRead,
+        SkipMemoryCacheWrite = o.SkipMemoryWrite,
     };
 
     private bool IsFlaky(string key) => key == $"k{_settings.Keys - 1}";

@@ -257,6 +257,70 @@ public sealed class FlightDecisionTests
         Assert.False(Lifecycle.supersedes(Some(later), entry));
     }
 
+    [Fact]
+    public void Settle_NotModified_WritesTheFallbacksValueAgain_FreshAndStampedWithTheFlightStart_KeepingItsValidator()
+    {
+        var o = FailSafe();
+        var stale = StaleEntry;
+        var validated = new Entry(stale.Value, stale.Timestamp, stale.Origin, stale.LogicalExpiry, stale.PhysicalExpiry, stale.EagerRefreshAt,
+            stale.IsStale, stale.FailSafeCycles, EntryMetaModule.ofParts(["t"], new Validator("\"a\"", 42)));
+        var plan = Flight.plan(new FlightRequest(o, Now, Now, 1, false, Some(validated), NoDefault, true));
+        Assert.True(plan.IsReadDistributed);
+        var run = RunOf(Flight.afterDistributedRead(o, Now, plan.Run, NoEntry)); // an L2 miss
+
+        var s = Flight.settle(o, Now + 7, jitter: 0, run, Outcome.NewNotModified(new Validator(null, 99)));
+
+        Assert.Equal(("stale", false), Payload(s.Ending));
+        var put = Assert.IsType<L1Change.Put>(s.Change).Entry;
+        Assert.Equal((Now, false, Now + 7 + 10 * Second), (put.Timestamp, put.IsStale, put.LogicalExpiry));
+        Assert.Equal(new Validator("\"a\"", 99), put.Validator); // the ETag kept, the new LastModified taken
+        var l2 = Assert.IsType<L2Change.Put>(s.Distributed).Entry;
+        Assert.Equal(("stale", "\"a\""), (l2.Value, l2.Validator.ETag));
+        Assert.True(s.Notify.IsSome);
+    }
+
+    [Fact]
+    public void Settle_NotModified_WithoutAFallback_IsAFailure()
+    {
+        var o = Options();
+
+        var s = Flight.settle(o, Now, 0, Run(o, null), Outcome.NewNotModified(ValidatorModule.none));
+
+        Assert.Contains("not modified", Assert.IsType<Err.FactoryFailed>(ErrorOf(s.Ending)).Reason);
+        Assert.True(s.Change.IsKeep);
+    }
+
+    [Fact]
+    public void Settle_WithSkipMemoryCacheWrite_DropsTheOlderCopyOnSuccess_AndCarriesTheActivationOnFailure()
+    {
+        var o = WithFailSafe(new FusionCacheEntryOptions { SkipMemoryCacheWrite = true });
+
+        var success = Flight.settle(o, Now, 0, Run(o, StaleEntry), Outcome.NewSucceeded("new", ValidatorModule.none));
+        Assert.True(success.Change.IsDrop);
+
+        var failure = Flight.settle(o, Now, 0, Run(o, StaleEntry), Outcome.NewFailed(Err.Of("down")));
+        Assert.True(failure.Change.IsKeep);
+        var carried = failure.Ending.Fallback.Value;
+        Assert.Equal(("stale", true, 1), (carried.Value, carried.IsStale, carried.FailSafeCycles));
+        // L1 holds nothing of it, yet a caller with fail-safe gets the stale value, one without the error.
+        Assert.Equal(("stale", true), Payload(Flight.replyFor(o, Now, NoEntry, NoDefault, failure.Ending)));
+        Assert.Equal(Err.Of("down"), ErrorOf(Flight.replyFor(Options(), Now, NoEntry, NoDefault, failure.Ending)));
+    }
+
+    [Fact]
+    public void SkipMemoryCacheRead_LeavesL1OutOfThePlanTheReplyAndTheWait()
+    {
+        var o = WithFailSafe(new FusionCacheEntryOptions { SkipMemoryCacheRead = true });
+
+        Assert.True(Flight.plan(Request(o, false, Some(FreshEntry), NoDefault)).IsRunFactory);
+        Assert.True(Run(o, StaleEntry).Fallback.IsNone);
+        Assert.Equal(Err.Of("down"), ErrorOf(Flight.replyFor(o, Now, Some(StaleEntry), NoDefault, Ending.NewFailed(Err.Of("down")))));
+        Assert.False(Flight.waitLimit(o, Now, Some(StaleEntry), NoDefault).Item2); // no fallback: no soft timeout
+    }
+
+    /// <summary>The fail-safe options of <see cref="CoreFixture.FailSafe"/> with <paramref name="overrides"/> laid over them.</summary>
+    private static EntryOptions WithFailSafe(FusionCacheEntryOptions overrides) => overrides.Resolve(FailSafe());
+
     private static (object Payload, bool IsStale) Payload(Reply reply)
     {
         Assert.True(reply.IsValue, "expected a value reply");
