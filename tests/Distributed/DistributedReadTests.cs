@@ -153,6 +153,10 @@ public sealed class DistributedReadTests(RedisServerFixture redis, ITestOutputHe
             { "negative fail-safe cycles, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { FailSafeCycles = -1 }).ToBytes() },
             { "negative origin, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { Origin = -5 }).ToBytes() },
             { "only the header of the current version, all ones after", [Wire.Version, .. Enumerable.Repeat((byte)0xFF, 60)] },
+            // The validator section (conditional refresh) must be there when its flag is, and decode.
+            { "the validator flag without a validator, stamped later", (Wire.Fresh("", TimeSpan.FromMinutes(5), at: Later) with { Flags = 4 }).ToBytes() },
+            { "an ETag that is not UTF-8, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { Flags = 4, Validator = ([0xC3, 0x28], 0) }).ToBytes() },
+            { "an empty validator, stamped later", (Wire.Fresh("\"v\"", TimeSpan.FromMinutes(5), at: Later) with { Flags = 4, Validator = ([], 0) }).ToBytes() },
         };
     }
 

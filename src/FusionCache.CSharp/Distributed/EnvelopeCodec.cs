@@ -152,7 +152,7 @@ internal static class EnvelopeCodec
         // The same checks, in the same order, as `guarded` in RedisScripts.
         if (header.Timestamp < 0 || header.Origin < 0) { error = "a negative timestamp or origin"; return false; }
         if (header.Timestamp > latestTimestamp) { error = $"stamped {new DateTime(Math.Min(header.Timestamp, DateTime.MaxValue.Ticks), DateTimeKind.Utc):O}, beyond the clock-skew bound"; return false; }
-        if (header.LogicalExpiry > header.PhysicalExpiry || bytes[FlagsOffset] > KnownFlags || header.FailSafeCycles < 0)
+        if (header.LogicalExpiry < 0 || header.LogicalExpiry > header.PhysicalExpiry || bytes[FlagsOffset] > KnownFlags || header.FailSafeCycles < 0)
         {
             error = "inconsistent metadata";
             return false;
@@ -179,7 +179,7 @@ internal static class EnvelopeCodec
         origin = BinaryPrimitives.ReadInt64BigEndian(head[OriginOffset..]);
         logicalExpiry = BinaryPrimitives.ReadInt64BigEndian(head[LogicalExpiryOffset..]);
         var physical = BinaryPrimitives.ReadInt64BigEndian(head[PhysicalExpiryOffset..]);
-        return timestamp >= 0 && origin >= 0 && timestamp <= latestTimestamp && logicalExpiry <= physical && head[FlagsOffset] <= KnownFlags;
+        return timestamp >= 0 && origin >= 0 && timestamp <= latestTimestamp && logicalExpiry >= 0 && logicalExpiry <= physical && head[FlagsOffset] <= KnownFlags;
     }
 
     /// <summary>The metadata of an L2 entry.</summary>

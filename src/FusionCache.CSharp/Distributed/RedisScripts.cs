@@ -24,17 +24,97 @@ internal static class RedisScripts
 
         """;
 
-    private const string Guard = AtLeast + """
+    // utf8(s): whether s is well-formed UTF-8 (what .NET's strict decoder accepts: no overlong forms, no surrogates,
+    // nothing past U+10FFFF). body_ok(key, flags, len): the sections after the header are as the decoder reads them:
+    // the tags (a count, then each a non-empty length and bytes that are UTF-8, or 0xFF then UTF-16LE), then, with
+    // flag bit 2, the validator (an ETag length and UTF-8, a LastModified that is not negative, not both empty).
+    private const string Body = """
+        local function utf8(s)
+          local i, n = 1, #s
+          while i <= n do
+            local c = string.byte(s, i)
+            if c < 128 then
+              i = i + 1
+            else
+              local more, lo, hi = 0, 128, 191
+              if c >= 194 and c <= 223 then more = 1
+              elseif c == 224 then more = 2; lo = 160
+              elseif c == 237 then more = 2; hi = 159
+              elseif c >= 225 and c <= 239 then more = 2
+              elseif c == 240 then more = 3; lo = 144
+              elseif c == 244 then more = 3; hi = 143
+              elseif c >= 241 and c <= 243 then more = 3
+              else return false end
+              if i + more > n then return false end
+              local d = string.byte(s, i + 1)
+              if d < lo or d > hi then return false end
+              for j = 2, more do
+                d = string.byte(s, i + j)
+                if d < 128 or d > 191 then return false end
+              end
+              i = i + more + 1
+            end
+          end
+          return true
+        end
+
+        local function u16(key, at)
+          local b = redis.call('GETRANGE', key, at, at + 1)
+          return string.byte(b, 1) * 256 + string.byte(b, 2)
+        end
+
+        local function body_ok(key, flags, len)
+          if flags % 4 >= 2 then return true end
+          local at = 46
+          if len < at + 2 then return false end
+          local count = u16(key, at)
+          at = at + 2
+          for i = 1, count do
+            if len < at + 2 then return false end
+            local n = u16(key, at)
+            if n == 0 or len < at + 2 + n then return false end
+            local tag = redis.call('GETRANGE', key, at + 2, at + 1 + n)
+            if string.byte(tag, 1) == 255 then
+              if (n - 1) % 2 ~= 0 then return false end
+            elseif not utf8(tag) then return false end
+            at = at + 2 + n
+          end
+          if flags >= 4 then
+            if len < at + 10 then return false end
+            local n = u16(key, at)
+            if len < at + 10 + n then return false end
+            if n > 0 and not utf8(redis.call('GETRANGE', key, at + 2, at + 1 + n)) then return false end
+            local lm = redis.call('GETRANGE', key, at + 2 + n, at + 9 + n)
+            if string.byte(lm, 1) >= 128 then return false end
+            if n == 0 and lm == string.rep(string.char(0), 8) then return false end
+          end
+          return true
+        end
+
+        """;
+
+    private const string Guard = AtLeast + Body + """
         local function guarded(key, limit)
-          if redis.call('STRLEN', key) < 46 then return nil end
+          local len = redis.call('STRLEN', key)
+          if len < 46 then return nil end
           local h = redis.call('GETRANGE', key, 0, 45)
           if string.byte(h, 1) ~= 2 then return nil end
           if string.byte(h, 2) >= 128 or string.byte(h, 10) >= 128 then return nil end
           if not at_least(limit, string.sub(h, 2, 9)) then return nil end
+          if string.byte(h, 18) >= 128 or string.byte(h, 26) >= 128 then return nil end
           if not at_least(string.sub(h, 26, 33), string.sub(h, 18, 25)) then return nil end
           if string.byte(h, 42) > 7 or string.byte(h, 43) >= 128 then return nil end
+          if not body_ok(key, string.byte(h, 42), len) then return nil end
           return h
         end
+        """;
+
+    /// <summary>KEYS[1] key; ARGV[1] the latest plausible timestamp. 1 when the guard takes the stored value for an entry
+    /// of ours, else 0 (tests check that it agrees with <see cref="EnvelopeCodec.TryDecode"/>).</summary>
+    internal const string GuardProbe = Guard + """
+
+        if guarded(KEYS[1], ARGV[1]) then return 1 end
+        return 0
         """;
 
     /// <summary>KEYS[1] key; ARGV[1] envelope; ARGV[2] time to live in ms (0: none); ARGV[3] the latest plausible

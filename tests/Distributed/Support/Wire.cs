@@ -20,6 +20,11 @@ internal static class Wire
         /// <summary>The tags (none unless set).</summary>
         public string[] Tags { get; init; } = [];
 
+        /// <summary>The validator section (flag bit 2): the ETag's UTF-8 (empty for none) and LastModified; null for none.</summary>
+        public (byte[] ETag, long LastModified)? Validator { get; init; }
+
+        public string? ETag => Validator is { ETag.Length: > 0 } v ? Encoding.UTF8.GetString(v.ETag) : null;
+
         public bool IsStale => (Flags & 1) != 0;
         public bool IsTombstone => (Flags & 2) != 0;
         public string PayloadText => Encoding.UTF8.GetString(Payload);
@@ -34,6 +39,15 @@ internal static class Wire
                 tagSection.Add((byte)(utf8.Length >> 8));
                 tagSection.Add((byte)utf8.Length);
                 tagSection.AddRange(utf8);
+            }
+            if (Validator is { } v)
+            {
+                tagSection.Add((byte)(v.ETag.Length >> 8));
+                tagSection.Add((byte)v.ETag.Length);
+                tagSection.AddRange(v.ETag);
+                var at = new byte[8];
+                BinaryPrimitives.WriteInt64BigEndian(at, v.LastModified);
+                tagSection.AddRange(at);
             }
             var tags = IsTombstone ? [] : tagSection.ToArray();
             var bytes = new byte[46 + tags.Length + Payload.Length];
@@ -67,6 +81,13 @@ internal static class Wire
                 at += 2 + length;
             }
         }
+        (byte[], long)? validator = null;
+        if ((bytes[41] & 4) != 0) // the validator comes after the tags
+        {
+            var length = bytes[at] << 8 | bytes[at + 1];
+            validator = (bytes[(at + 2)..(at + 2 + length)], BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(at + 2 + length)));
+            at += 2 + length + 8;
+        }
         return new Envelope(
             bytes[0],
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(1)),
@@ -76,7 +97,7 @@ internal static class Wire
             BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(33)),
             bytes[41],
             BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(42)),
-            bytes[at..]) { Tags = [.. tags] };
+            bytes[at..]) { Tags = [.. tags], Validator = validator };
     }
 
     /// <summary>An envelope holding <paramref name="json"/>, written now (or at <paramref name="at"/>) by origin 1, fresh
