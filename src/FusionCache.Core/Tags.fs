@@ -70,8 +70,11 @@ module Tagged =
 
     /// Whether `e` needs a look at the invalidations at all: it has tags, or the cache was cleared.
     /// The hit path asks this first: an untagged entry of a never-cleared cache costs one comparison.
+    /// (An entry with neither tags nor a validator shares `EntryMeta.none`: one reference comparison, as cheap as the
+    /// tags' length was when the entry held its tags itself.)
     let inline concerned (clear: Invalidation) (e: Entry) : bool =
-        e.Tags.Length > 0 || not (obj.ReferenceEquals(clear, Invalidation.none))
+        let meta = e.Meta
+        (not (obj.ReferenceEquals(meta, EntryMeta.none)) && meta.Tags.Length > 0) || not (obj.ReferenceEquals(clear, Invalidation.none))
 
     /// `e` as readers see it under the cache-wide invalidation `clear` and its tags' (`ofTag`, which
     /// answers `Invalidation.none` for a tag never invalidated): absent when written before a removal;
