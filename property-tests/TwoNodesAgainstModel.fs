@@ -29,6 +29,9 @@ type private Nodes =
     interface IDisposable with
         member n.Dispose() = n.A.Dispose(); n.B.Dispose()
 
+/// The Redis level of a node (the C# extension property `Distributed` is not visible from F#).
+let private redisOf (c: FusionCache) = c.Level2 :?> Fusion.Distributed.DistributedLevel
+
 let private build (o: EntryOptions) =
     let clock = FakeTimeProvider(DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero))
     let name = "model-" + Guid.NewGuid().ToString("N")
@@ -45,11 +48,13 @@ let private build (o: EntryOptions) =
     let a, b = node (), node ()
     // Both connected and subscribed to the backplane before the first step: a node that is connected but
     // not yet subscribed misses the other's notifications (seen under load, with a fixed 50 ms pause).
-    if not (SpinWait.SpinUntil((fun () -> a.Distributed.IsReady && b.Distributed.IsReady), 30_000)) then
+    if not (SpinWait.SpinUntil((fun () -> (redisOf a).IsReady && (redisOf b).IsReady), 30_000)) then
         failwith "the two nodes did not connect and subscribe within 30 s"
     { A = a; B = b; Clock = clock; Calls = 0 }
 
-let private applied (c: FusionCache) = Interlocked.Read(&c.Distributed.Backplane.Applied)
+let private applied (c: FusionCache) =
+    let backplane = (redisOf c).Backplane
+    Interlocked.Read(&backplane.Applied)
 
 /// Runs one request on the runtime nodes; the answer in the model's terms.
 let private run (nodes: Nodes) (value: int) (op: Op) : int option =

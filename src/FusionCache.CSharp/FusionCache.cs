@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Fusion.Core;
-using Fusion.Distributed;
 using Fusion.Runtime;
 using LanguageExt;
 using Microsoft.Extensions.Logging;
@@ -22,18 +21,18 @@ public sealed class FusionCache : IDisposable
     private readonly FlightLeader _leader;
     private readonly Clock _clock;
     private readonly EntryOptions _defaults;
-    private readonly DistributedLevel? _distributed;
+    private readonly IDistributedLevel? _distributed;
     private volatile bool _disposed;
 
     internal FusionCache(int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
-        Func<MemoryLevel, FlightTable, Clock, Guid, DistributedLevel>? distributed = null, Func<long, Clock>? clock = null)
+        Func<DistributedContext, IDistributedLevel>? distributed = null, Func<long, Clock>? clock = null)
     {
         var origin = Order.originOf(InstanceId);
         _flights = new FlightTable(origin);
         _memory = new MemoryLevel(capacity, _flights);
         _clock = clock?.Invoke(origin) ?? new Clock(time, origin);
         _defaults = defaults;
-        _distributed = distributed?.Invoke(_memory, _flights, _clock, InstanceId);
+        _distributed = distributed?.Invoke(new DistributedContext(_memory, _flights, _clock, InstanceId, logger));
         _leader = new FlightLeader(_memory, _flights, _clock, _distributed, SafeLogger.Wrap(logger));
     }
 
@@ -48,7 +47,8 @@ public sealed class FusionCache : IDisposable
     public int Capacity => _memory.Capacity;
 
     internal MemoryLevel Memory => _memory;
-    internal DistributedLevel? Distributed => _distributed;
+    /// <summary>The distributed level, if any (the Redis package and tests reach its internals through it).</summary>
+    internal IDistributedLevel? Level2 => _distributed;
     internal int InFlightCount => _flights.Count;
 
     /// <summary>The invalidations this node knows (tests).</summary>

@@ -37,7 +37,7 @@ public sealed class BackplaneOnlyTests(RedisServerFixture redis, ITestOutputHelp
         var applied = Interlocked.Read(ref b.Distributed!.Backplane.Applied);
 
         await a.Set("k", "a1");
-        await Poll.Until(() => Task.FromResult(Interlocked.Read(ref b.Distributed.Backplane.Applied) > applied), Nodes.Bound, "B hears of A's Set");
+        await Poll.Until(() => Task.FromResult(Interlocked.Read(ref b.Distributed!.Backplane.Applied) > applied), Nodes.Bound, "B hears of A's Set");
 
         var refreshed = TestFactory<string>.Returning("b2");
         Assert.Equal("b2", await Expect.Right(b.GetOrSet<string>("k", refreshed.Invoke))); // no L2 to read A's value from

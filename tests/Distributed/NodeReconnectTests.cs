@@ -36,7 +36,7 @@ public sealed class NodeReconnectTests(RedisServerFixture redis, ITestOutputHelp
         var clock = Stopwatch.StartNew();
         proxy.Resume();
         // Ready: connected, subscribed again, and what B held revalidated (after the subscription was live).
-        await Poll.Until(() => Task.FromResult(nodes.B.Distributed!.IsReady && nodes.B.Distributed.PendingRecoveries == 0),
+        await Poll.Until(() => Task.FromResult(nodes.B.Distributed!.IsReady && nodes.B.Distributed!.PendingRecoveries == 0),
             Nodes.Bound, "B is back, revalidated, and has replayed its queue");
         await nodes.WaitSubscribed(await Admin.Of(redis));
         log.WriteLine($"B reconnected, replayed and resubscribed {clock.ElapsedMilliseconds} ms after the proxy resumed");

@@ -35,7 +35,7 @@ public sealed class RecoveryFaultTests(RedisServerFixture redis, ITestOutputHelp
     }
 
     private static Task Drained(Nodes nodes) =>
-        Poll.Until(() => Task.FromResult(nodes.A.Distributed!.IsConnected && nodes.A.Distributed.PendingRecoveries == 0), Nodes.Bound, "the queue drains");
+        Poll.Until(() => Task.FromResult(nodes.A.Distributed!.IsConnected && nodes.A.Distributed!.PendingRecoveries == 0), Nodes.Bound, "the queue drains");
 
     [Fact]
     public async Task SetThenExpire_WhileAway_ReplaysAsTheSetsValueExpired_AndRemoveThenExpire_AsTheRemove()
@@ -171,7 +171,7 @@ public sealed class RecoveryFaultTests(RedisServerFixture redis, ITestOutputHelp
         stop.Cancel();
         await load;
         log.WriteLine($"{ops} operations; {nodes.A.Distributed!.PendingRecoveries} keys queued when Redis came back");
-        Assert.True(nodes.A.Distributed.PendingRecoveries > 0, "nothing was queued: the test did not test the replay");
+        Assert.True(nodes.A.Distributed!.PendingRecoveries > 0, "nothing was queued: the test did not test the replay");
         proxy.Resume();
         await Drained(nodes);
 
@@ -227,7 +227,7 @@ public sealed class RecoveryFaultTests(RedisServerFixture redis, ITestOutputHelp
         var queued = nodes.A.Distributed!.PendingRecoveries;
         log.WriteLine($"{ops} operations; {queued} keys queued when Redis came back");
         await redis.Server.RestartAsync();
-        await Poll.Until(() => Task.FromResult(nodes.A.Distributed.IsConnected && nodes.A.Distributed.PendingRecoveries == 0), Nodes.Bound, "the queue drains");
+        await Poll.Until(() => Task.FromResult(nodes.A.Distributed!.IsConnected && nodes.A.Distributed!.PendingRecoveries == 0), Nodes.Bound, "the queue drains");
 
         var now = DateTimeOffset.UtcNow.UtcTicks;
         var checkedKeys = 0;

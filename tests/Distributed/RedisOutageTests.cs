@@ -59,14 +59,14 @@ public sealed class RedisOutageTests(RedisServerFixture redis, ITestOutputHelper
         log.WriteLine($"GetOrSet, Set, GetOrSet with Redis down: {clock.ElapsedMilliseconds} ms");
         Assert.True(clock.Elapsed < AtOnce, $"calls with Redis down took {clock.ElapsedMilliseconds} ms");
         Assert.Equal(1, factory.Calls);
-        Assert.Equal(2, nodes.A.Distributed.PendingRecoveries);
+        Assert.Equal(2, nodes.A.Distributed!.PendingRecoveries);
 
         await redis.Server.RestartAsync();
         clock.Restart();
         await Poll.Until(async () => await InRedis(nodes, "got") && await InRedis(nodes, "set"), Nodes.Bound, "the queued writes land in Redis");
         log.WriteLine($"queued writes in Redis {clock.ElapsedMilliseconds} ms after it started");
-        await Poll.Until(() => Task.FromResult(nodes.A.Distributed.PendingRecoveries == 0), Nodes.Bound, "the recovery queue drains");
-        Assert.True(Interlocked.Read(ref nodes.A.Distributed.Replayed) >= 2);
+        await Poll.Until(() => Task.FromResult(nodes.A.Distributed!.PendingRecoveries == 0), Nodes.Bound, "the recovery queue drains");
+        Assert.True(Interlocked.Read(ref nodes.A.Distributed!.Replayed) >= 2);
 
         // The backplane works too, once: the node subscribed after all, and applies each message one time.
         var second = nodes.Add(b => b.WithDuration(TimeSpan.FromMinutes(1)));
@@ -186,10 +186,10 @@ public sealed class RedisOutageTests(RedisServerFixture redis, ITestOutputHelper
 
         await redis.Server.RestartAsync(); // empty: every value is gone from Redis
         var back = Stopwatch.StartNew();
-        await Poll.Until(() => Task.FromResult(nodes.A.Distributed.PendingRecoveries == 0 && nodes.B.Distributed!.PendingRecoveries == 0),
+        await Poll.Until(() => Task.FromResult(nodes.A.Distributed!.PendingRecoveries == 0 && nodes.B.Distributed!.PendingRecoveries == 0),
             Nodes.Bound, "both recovery queues drain");
-        log.WriteLine($"queues drained {back.ElapsedMilliseconds} ms after Redis restarted; replayed A {nodes.A.Distributed.Replayed}, B {nodes.B.Distributed!.Replayed}");
-        Assert.True(nodes.A.Distributed.Replayed > 0);
+        log.WriteLine($"queues drained {back.ElapsedMilliseconds} ms after Redis restarted; replayed A {nodes.A.Distributed!.Replayed}, B {nodes.B.Distributed!.Replayed}");
+        Assert.True(nodes.A.Distributed!.Replayed > 0);
         var stored = await (await Connection()).Stored(nodes, "k");
         Assert.Equal("\"v2\"", stored.PayloadText);
 
@@ -239,7 +239,7 @@ public sealed class RedisOutageTests(RedisServerFixture redis, ITestOutputHelper
         Assert.InRange(first, TimeSpan.FromMilliseconds(150), WellBefore(pause));
         Assert.True(next < TimeSpan.FromMilliseconds(200), $"ten calls with the breaker open took {next.TotalMilliseconds:0} ms");
         Assert.Equal(11, nodes.A.Distributed!.PendingRecoveries);
-        await Poll.Until(() => Task.FromResult(nodes.A.Distributed.PendingRecoveries == 0), Nodes.Bound, "the queued writes are replayed");
+        await Poll.Until(() => Task.FromResult(nodes.A.Distributed!.PendingRecoveries == 0), Nodes.Bound, "the queued writes are replayed");
         Assert.Equal(1, await RedisStats.Calls(redis.Server, "get") - readsBefore); // only the first call read Redis
     }
 

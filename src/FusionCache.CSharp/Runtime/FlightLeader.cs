@@ -1,5 +1,4 @@
 using Fusion.Core;
-using Fusion.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.FSharp.Core;
 
@@ -12,7 +11,7 @@ namespace Fusion.Runtime;
 /// lifecycle decision. The flight has no timeout of its own: each caller bounds its own wait
 /// (<see cref="FusionCache"/>), and a factory that outlives them is a background completion.
 /// </summary>
-internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, DistributedLevel? distributed, ILogger logger)
+internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, IDistributedLevel? distributed, ILogger logger)
 {
     /// <summary>Runs the flight to its ending; never throws, and always ends and unregisters the flight.
     /// The ending is also the result, so a leader whose run finished at once need not wait on the flight.</summary>

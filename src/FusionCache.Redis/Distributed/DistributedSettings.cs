@@ -1,6 +1,6 @@
 namespace Fusion.Distributed;
 
-/// <summary>How the distributed level is set up (from <see cref="FusionCacheBuilder.WithRedis(string, string, bool)"/>).</summary>
+/// <summary>How the distributed level is set up (from <see cref="FusionCacheBuilderRedisExtensions.WithRedis(FusionCacheBuilder, string, string, bool)"/>).</summary>
 internal sealed record DistributedSettings(
     string CacheName,
     IFusionSerializer Serializer,

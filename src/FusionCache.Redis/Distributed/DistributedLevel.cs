@@ -11,7 +11,7 @@ namespace Fusion.Distributed;
 /// and notifications that never fail (what cannot be done is queued for recovery), a circuit breaker,
 /// and the reconnect work (revalidate L1, replay the queue, re-subscribe). See Distributed/README.md.
 /// </summary>
-internal sealed class DistributedLevel : IDisposable
+internal sealed class DistributedLevel : IDistributedLevel
 {
     private readonly RedisConnection _connection = new();
     private readonly bool _ownsConnection;
