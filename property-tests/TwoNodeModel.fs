@@ -130,7 +130,7 @@ let private get node key succeeds w : int option * World =
                 Flight.afterDistributedRead o w.Now run (match l2 with Some e -> ValueSome e | None -> ValueNone)
             | p -> p
         match plan with
-        | FlightPlan.Answer(ending, change) when ending.IsValue -> Some(unbox (nonNull ending.Payload)), applyL1 node key change w
+        | FlightPlan.Answer(ending, change) when ending.IsValue -> Some(unbox (ending.Payload : obj)), applyL1 node key change w
         | FlightPlan.Answer(_, change) -> None, applyL1 node key change w
         | FlightPlan.RunFactory run ->
             let v, w = fresh w

@@ -4,7 +4,7 @@ open System
 
 /// What one caller gets. A struct, like the plan and the outcome below: a miss then allocates only
 /// what it keeps (the entry), not the decisions on the way.
-[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
+[<Struct; NoComparison; NoEquality>]
 type Reply =
     /// A value; `IsStale` when it is a fail-safe fallback.
     | Value of Payload: obj * IsStale: bool
@@ -88,7 +88,7 @@ type FactoryRun =
       Refresh: bool }
 
 /// The leader's next step.
-[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
+[<Struct; NoComparison; NoEquality>]
 type FlightPlan =
     /// A valid value is at hand (L1 turned fresh meanwhile, or L2 had it): the flight ends, no factory.
     | Answer of Ending: Ending * Change: L1Change
@@ -97,7 +97,7 @@ type FlightPlan =
     | RunFactory of Run: FactoryRun
 
 /// How a factory run ended, as the shell observed it.
-[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
+[<Struct; NoComparison; NoEquality>]
 type Outcome =
     /// A value, with what the source said about it (`Validator.none` for nothing).
     | Succeeded of Value: obj * Validator: Validator
@@ -291,7 +291,10 @@ module Flight =
         match ending.Error with
         | null ->
             if ending.IsStale && not o.IsFailSafeEnabled then Reply.Error staleOnly
-            else Reply.Value(nonNull ending.Payload, ending.IsStale)
+            else
+                match ending.Payload with
+                | null -> Reply.Error staleOnly // not reached: a value ending holds a value
+                | payload -> Reply.Value(payload, ending.IsStale)
         | error ->
             let candidate = newer (visible o current) ending.Fallback
             let struct (reply, _) = failOver o now (fallbackOf o now candidate) (defaultOf o fallbackDefault) 0L 0L error

@@ -29,7 +29,7 @@ type Pending<'w> =
       RetryAt: int64 }
 
 /// Why a replay of one key failed, as the shell classifies the error.
-[<RequireQualifiedAccess; Struct>]
+[<Struct>]
 type ReplayError =
     /// Redis is unreachable, loading or timing out: nothing can be replayed now.
     | Connection
@@ -37,7 +37,7 @@ type ReplayError =
     | Key
 
 /// What the shell does after a failed replay of one key.
-[<RequireQualifiedAccess; Struct; NoComparison; NoEquality>]
+[<Struct; NoComparison; NoEquality>]
 type AfterFailure =
     /// Keep everything, stop this pass: the next reconnect or recovery delay replays again.
     | Pause

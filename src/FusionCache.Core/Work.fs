@@ -1,7 +1,7 @@
 namespace Fusion.Core
 
 /// A write to a key, as the key's work in progress sees it.
-[<Struct; RequireQualifiedAccess; NoComparison; NoEquality>]
+[<Struct; NoComparison; NoEquality>]
 type Write =
     /// A `Set`, `Remove` or `Expire` made on this node.
     | Local
