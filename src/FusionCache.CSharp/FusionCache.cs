@@ -24,9 +24,10 @@ public sealed class FusionCache : IDisposable
     private readonly IDistributedLevel? _distributed;
     private volatile bool _disposed;
 
-    internal FusionCache(int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
+    internal FusionCache(string name, int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
         Func<DistributedContext, IDistributedLevel>? distributed = null, Func<long, Clock>? clock = null)
     {
+        Name = name;
         var origin = Order.originOf(InstanceId);
         _flights = new FlightTable(origin);
         _memory = new MemoryLevel(capacity, _flights);
@@ -39,6 +40,9 @@ public sealed class FusionCache : IDisposable
     /// <summary>This node's id in backplane messages (a node ignores its own); its first bytes are the origin that
     /// breaks ties between writes of different nodes in the same tick (<c>Order.originOf</c>).</summary>
     public Guid InstanceId { get; } = Guid.NewGuid();
+
+    /// <summary>The cache's name (<see cref="FusionCacheBuilder.WithName"/>): in logs, traces and metrics, and for named caches.</summary>
+    public string Name { get; }
 
     /// <summary>The cache-wide default entry options.</summary>
     public EntryOptions DefaultEntryOptions => _defaults;

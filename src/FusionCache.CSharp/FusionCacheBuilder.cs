@@ -24,6 +24,10 @@ public sealed class FusionCacheBuilder
     private TimeProvider _time = TimeProvider.System;
     private ILogger _logger = NullLogger.Instance;
     private readonly Dictionary<Type, object> _extensions = [];
+    private string _name = DefaultName;
+
+    /// <summary>The name of a cache built without <see cref="WithName"/>.</summary>
+    public const string DefaultName = "default";
 
     /// <summary>The most entries L1 holds, at least 1; the write that would go beyond it evicts
     /// another entry (S3-FIFO).</summary><value>Default 1000.</value>
@@ -71,6 +75,15 @@ public sealed class FusionCacheBuilder
             AllowTimedOutFactoryBackgroundCompletion = allowBackgroundCompletion ?? _defaults.AllowTimedOutFactoryBackgroundCompletion,
         });
 
+    /// <summary>The cache's name: how logs, traces and metrics tell caches apart, and how dependency injection resolves a
+    /// named cache. Not the Redis key prefix (that is <c>WithRedis</c>'s cacheName).</summary><value>Default "default".</value>
+    public FusionCacheBuilder WithName(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException($"name = '{name}' is invalid: a cache name must not be empty or blank.", nameof(name));
+        _name = name;
+        return this;
+    }
+
     /// <summary>The clock (tests pass a fake one).</summary><value>Default <see cref="TimeProvider.System"/>.</value>
     public FusionCacheBuilder WithTimeProvider(TimeProvider time)
     {
@@ -112,6 +125,6 @@ public sealed class FusionCacheBuilder
     {
         // Every part logs through the safe wrapper: a throwing log provider never breaks background work.
         var logger = SafeLogger.Wrap(_logger);
-        return new(_capacity, _defaults, _time, logger, Distributed, _clock);
+        return new(_name, _capacity, _defaults, _time, logger, Distributed, _clock);
     }
 }
