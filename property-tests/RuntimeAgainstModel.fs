@@ -66,7 +66,7 @@ let private setup (options: EntryOptions) =
     { new Setup<Sut, Node * Answer>() with
         override _.Actual() =
             let clock = FakeTimeProvider(DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero))
-            { Cache = new FusionCache(100, options, clock, NullLogger.Instance); Clock = clock; Calls = 0 }
+            { Cache = new FusionCache("model", 100, options, clock, NullLogger.Instance); Clock = clock; Calls = 0 }
         override _.Model() = create options (DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks), Done
         override _.ToString() = $"%A{options}" }
 
