@@ -112,6 +112,10 @@ internal sealed class DistributedLevel : IDistributedLevel
     public async Task<FSharpValueOption<Entry>> Read<T>(string key, TimeSpan softTimeout, TimeSpan hardTimeout)
     {
         if (!Available || _settings.BackplaneOnly) return FSharpValueOption<Entry>.ValueNone;
+        // This node owes Redis a write of the key (queued while Redis was away, or being replayed): L2 holds an older
+        // state than this node's own last write, so what is there must not be read back (a Remove queued here would
+        // otherwise see its removed value return into L1, and stay there: a node ignores its own notifications).
+        if (_queue.Owes(key)) return FSharpValueOption<Entry>.ValueNone;
         byte[]? bytes;
         try
         {
