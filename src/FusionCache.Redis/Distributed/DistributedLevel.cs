@@ -104,6 +104,9 @@ internal sealed class DistributedLevel : IDistributedLevel
     /// <summary>Whether L2 is worth asking now: connected, and the breaker closed. While it is not, reads are
     /// misses and writes are queued at once, so an outage costs callers no waiting.</summary>
     private bool Available => _redis.IsConnected && !CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));
+
+    /// <summary>Whether the circuit breaker is open now (L2 skipped after a connection-level error): health checks.</summary>
+    public bool IsBreakerOpen => CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));
     /// <summary>Keys with operations still owed to Redis: queued, or being replayed now.</summary>
     public int PendingRecoveries => _queue.Count + _pendingMarks.Count;
 
