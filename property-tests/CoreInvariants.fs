@@ -9,7 +9,7 @@ open Fusion.Core
 open Fusion.PropertyTests.Model
 
 /// One request as it happened: the node before, the request, the answer, the node after.
-type Step = { Before: Node; Op: Op; Answer: Answer; After: Node }
+type internal Step = { Before: Node; Op: Op; Answer: Answer; After: Node }
 
 let private trace (options: EntryOptions) (ops: Op list) : Step list =
     let start = System.DateTimeOffset(2030, 1, 1, 0, 0, 0, System.TimeSpan.Zero).UtcTicks

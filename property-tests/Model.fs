@@ -32,7 +32,7 @@ type Answer =
     | Found of int option
     | Done
 
-type Node =
+type internal Node =
     { Now: int64
       Options: EntryOptions
       Entries: Map<string, Entry>
@@ -43,28 +43,28 @@ type Node =
       /// at most one per key): key, run, the value it will produce.
       Pending: (string * FactoryRun * int) list }
 
-let create (options: EntryOptions) (start: int64) =
+let internal create (options: EntryOptions) (start: int64) =
     { Now = start; Options = options; Entries = Map.empty; FactoryCalls = 0; LastStamp = 0L; Pending = [] }
 
-let entryOf key node : Entry voption =
+let internal entryOf key node : Entry voption =
     match Map.tryFind key node.Entries with
     | Some e -> ValueSome e
     | None -> ValueNone
 
 /// The one node's origin (`Order`): with a single node, stamps alone order the writes.
 [<Literal>]
-let Origin = 1L
+let internal Origin = 1L
 
 /// A write's stamp: now, but after the node's last one (the shell's clock never repeats a stamp).
-let stamped node =
+let internal stamped node =
     let stamp = max node.Now (node.LastStamp + 1L)
     stamp, { node with LastStamp = stamp }
 
 /// The shell's jitter draw, fixed at its largest so the model explores the widest lifetimes.
-let jitter (o: EntryOptions) = max 0L (o.JitterMaxDuration.Ticks - 1L)
+let internal jitter (o: EntryOptions) = max 0L (o.JitterMaxDuration.Ticks - 1L)
 
 /// The shell's write: `Put` lands only if it supersedes (invariant 8).
-let apply key (change: L1Change) node =
+let internal apply key (change: L1Change) node =
     match change with
     | L1Change.Put entry ->
         if Lifecycle.supersedes (entryOf key node) entry then { node with Entries = Map.add key entry node.Entries }
@@ -152,7 +152,7 @@ let private join key (run: FactoryRun) later dflt node =
 
 /// GetOrSet: a valid hit answers (a RefreshDue one also refreshes, unless the key's factory is
 /// already running); anything else joins the running factory, or flies.
-let get key source dflt node =
+let internal get key source dflt node =
     let state e = Entry.classifyFor node.Options.IsFailSafeEnabled node.Now e
     let running = node.Pending |> List.tryFind (fun (k, _, _) -> k = key)
     match entryOf key node, running with
@@ -168,7 +168,7 @@ let get key source dflt node =
 let private supersede key node =
     { node with Pending = node.Pending |> List.filter (fun (k, _, _) -> k <> key) }
 
-let step (op: Op) (node: Node) : Answer * Node =
+let internal step (op: Op) (node: Node) : Answer * Node =
     let o = node.Options
     match op with
     | Advance ms -> Done, { node with Now = node.Now + TimeSpan.FromMilliseconds(float ms).Ticks }

@@ -26,7 +26,7 @@ type Op =
     /// ... and the oldest such factory succeeds now, writing what it read when it began.
     | Complete
 
-type World =
+type internal World =
     { Now: int64
       Options: EntryOptions
       L1: Map<NodeId * string, Entry>
@@ -141,7 +141,7 @@ let private get node key succeeds w : int option * World =
             (match Flight.replyFor o w.Now (l1Of node key w) ValueNone s.Ending with Reply.Value(v, _) -> Some(unbox v) | _ -> None), w
         | FlightPlan.ReadDistributed _ -> failwith "read twice"
 
-let step (op: Op) (w: World) : int option * World =
+let internal step (op: Op) (w: World) : int option * World =
     let o = w.Options
     match op with
     | Advance ms -> None, { w with Now = w.Now + TimeSpan.FromMilliseconds(float ms).Ticks }
@@ -211,7 +211,7 @@ let private scenario =
     let shrink (o, list: Op list) = seq { for i in 0 .. list.Length - 1 -> o, List.removeAt i list }
     Arb.fromGenShrink (Gen.zip (Generators.options false) ops, shrink)
 
-let start o =
+let internal start o =
     { Now = DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks; Options = o; L1 = Map.empty; L2 = Map.empty
       Channel = []; Produced = Map.empty; NextValue = 1; Running = []; Stamps = Map.empty }
 

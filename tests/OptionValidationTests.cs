@@ -99,7 +99,7 @@ public sealed class OptionValidationTests
     {
         using var cache = new FusionCacheBuilder().WithDuration(TimeSpan.FromMinutes(3)).WithFailSafe().Build();
 
-        var resolved = new FusionCacheEntryOptions { FactoryHardTimeout = TimeSpan.FromSeconds(2) }.Resolve(cache.DefaultEntryOptions);
+        var resolved = new FusionCacheEntryOptions { FactoryHardTimeout = TimeSpan.FromSeconds(2) }.Resolve(cache.Defaults);
 
         Assert.Equal(TimeSpan.FromMinutes(3), resolved.Duration);
         Assert.True(resolved.IsFailSafeEnabled);

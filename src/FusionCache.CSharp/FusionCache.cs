@@ -45,7 +45,12 @@ public sealed class FusionCache : IDisposable
     public string Name { get; }
 
     /// <summary>The cache-wide default entry options.</summary>
-    public EntryOptions DefaultEntryOptions => _defaults;
+    public FusionCacheEntryOptions DefaultEntryOptions => _defaultOptions ??= FusionCacheEntryOptions.Of(_defaults);
+
+    private FusionCacheEntryOptions? _defaultOptions;
+
+    /// <summary>The cache-wide defaults as the core reads them.</summary>
+    internal EntryOptions Defaults => _defaults;
 
     /// <summary>The L1 capacity in entries.</summary>
     public int Capacity => _memory.Capacity;

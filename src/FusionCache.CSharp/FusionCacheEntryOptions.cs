@@ -137,6 +137,33 @@ public sealed class FusionCacheEntryOptions
         return value;
     }
 
+    /// <summary>Options that set every value to <paramref name="o"/>'s (a cache's resolved defaults, as callers read them).</summary>
+    internal static FusionCacheEntryOptions Of(EntryOptions o) => new()
+    {
+        Duration = o.Duration,
+        IsFailSafeEnabled = o.IsFailSafeEnabled,
+        FailSafeMaxDuration = o.FailSafeMaxDuration,
+        FailSafeThrottleDuration = o.FailSafeThrottleDuration,
+        MaxFailSafeCycles = o.MaxFailSafeCycles,
+        FactorySoftTimeout = o.FactorySoftTimeout,
+        FactoryHardTimeout = o.FactoryHardTimeout,
+        AllowTimedOutFactoryBackgroundCompletion = o.AllowTimedOutFactoryBackgroundCompletion,
+        EagerRefreshThreshold = o.EagerRefreshThreshold.IsSome ? o.EagerRefreshThreshold.Value : null,
+        JitterMaxDuration = o.JitterMaxDuration,
+        AllowStaleOnReadOnly = o.AllowStaleOnReadOnly,
+        DistributedCacheDuration = o.DistributedCacheDuration.IsSome ? o.DistributedCacheDuration.Value : null,
+        DistributedCacheSoftTimeout = o.DistributedCacheSoftTimeout,
+        DistributedCacheHardTimeout = o.DistributedCacheHardTimeout,
+        AllowBackgroundDistributedCacheOperations = o.AllowBackgroundDistributedCacheOperations,
+        AllowBackgroundBackplaneOperations = o.AllowBackgroundBackplaneOperations,
+        SkipDistributedCacheRead = o.SkipDistributedCacheRead,
+        SkipDistributedCacheWrite = o.SkipDistributedCacheWrite,
+        SkipBackplaneNotifications = o.SkipBackplaneNotifications,
+        SkipMemoryCacheRead = o.SkipMemoryCacheRead,
+        SkipMemoryCacheWrite = o.SkipMemoryCacheWrite,
+        Tags = o.Tags.Length == 0 ? null : o.Tags,
+    };
+
     /// <summary>
     /// The core record: these overrides laid over <paramref name="defaults"/>. Computed once per
     /// defaults instance and kept, so a reused options object costs nothing per call.

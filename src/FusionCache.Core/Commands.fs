@@ -2,13 +2,13 @@ namespace Fusion.Core
 
 /// The effects of a write that does not go through a flight: L1, L2 and the other nodes.
 [<Struct; NoComparison; NoEquality>]
-type Effects =
+type internal Effects =
     { Change: L1Change
       Distributed: L2Change
       Notify: Remote voption }
 
 /// The decisions of `Set`, `Remove` and `Expire` (SEMANTICS §3, other operations).
-module Commands =
+module internal Commands =
     // Inline and a struct tuple: a command on a cache without L2 allocates nothing for L2 or notices.
     let inline private reach (o: EntryOptions) (hasDistributed: bool) ([<InlineIfLambda>] l2: unit -> L2Change) ([<InlineIfLambda>] notice: unit -> Remote) =
         struct ((if hasDistributed && not o.SkipDistributedCacheWrite then l2 () else L2Change.Keep),
@@ -36,7 +36,7 @@ module Commands =
         { Change = L1Change.ExpireAt now; Distributed = l2; Notify = notify }
 
 /// A circuit breaker for L2: after an error, L2 is skipped until `OpenUntil`.
-module CircuitBreaker =
+module internal CircuitBreaker =
     /// The instant until which L2 is skipped after an error at `now`, or `closedUntil` when the
     /// breaker is off (a zero duration).
     let openUntil (now: int64) (breakDuration: System.TimeSpan) (closedUntil: int64) : int64 =

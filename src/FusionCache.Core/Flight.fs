@@ -5,7 +5,7 @@ open System
 /// What one caller gets. A struct, like the plan and the outcome below: a miss then allocates only
 /// what it keeps (the entry), not the decisions on the way.
 [<Struct; NoComparison; NoEquality>]
-type Reply =
+type internal Reply =
     /// A value; `IsStale` when it is a fail-safe fallback.
     | Value of Payload: obj * IsStale: bool
     | Error of Reason: Fusion.Err
@@ -18,7 +18,7 @@ type Reply =
 /// or the fail-safe activation was not stored there) can still fall back on it. A struct of three words:
 /// the value and the fallback share a field.
 [<Struct; NoComparison; NoEquality>]
-type Ending =
+type internal Ending =
     private
         { item: obj | null
           stale: bool
@@ -51,7 +51,7 @@ type Ending =
 
 /// What a flight's leader was asked for (a struct: it lives only for the call to `plan`).
 [<Struct; NoComparison; NoEquality>]
-type FlightRequest =
+type internal FlightRequest =
     { Options: EntryOptions
       Now: int64
       /// The timestamp the result will carry (the shell's write stamp, at or just after `Now`).
@@ -69,7 +69,7 @@ type FlightRequest =
 
 /// How the factory is to be run by the flight's leader.
 [<Struct; NoComparison; NoEquality>]
-type FactoryRun =
+type internal FactoryRun =
     { /// When the flight began: the timestamp its result will carry.
       StartedAt: int64
       /// This node's origin: its result's.
@@ -89,7 +89,7 @@ type FactoryRun =
 
 /// The leader's next step.
 [<Struct; NoComparison; NoEquality>]
-type FlightPlan =
+type internal FlightPlan =
     /// A valid value is at hand (L1 turned fresh meanwhile, or L2 had it): the flight ends, no factory.
     | Answer of Ending: Ending * Change: L1Change
     /// Read L2 first (within these timeouts), then call `Flight.afterDistributedRead`.
@@ -98,7 +98,7 @@ type FlightPlan =
 
 /// How a factory run ended, as the shell observed it.
 [<Struct; NoComparison; NoEquality>]
-type Outcome =
+type internal Outcome =
     /// A value, with what the source said about it (`Validator.none` for nothing).
     | Succeeded of Value: obj * Validator: Validator
     /// The source said the fallback's value has not changed (a conditional refresh): it is stored again as
@@ -113,14 +113,14 @@ type Outcome =
 /// What the leader does with an outcome: end the flight for every waiter, change L1 and L2, tell the
 /// other nodes. The changes land only while the flight is the key's current one (`Work.mayLand`).
 [<Struct; NoComparison; NoEquality>]
-type Settlement =
+type internal Settlement =
     { Ending: Ending
       Change: L1Change
       Distributed: L2Change
       Notify: Remote voption }
 
 /// The decisions of one single flight (SEMANTICS §3, steps 2–7).
-module Flight =
+module internal Flight =
     let private noTimeout = Threading.Timeout.InfiniteTimeSpan
 
     /// A factory answered "not modified" with no value to keep (the runtime lets it only with a stale value).

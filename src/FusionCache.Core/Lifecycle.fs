@@ -4,7 +4,7 @@ open System
 
 /// What the shell does to L1 for one key.
 [<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
-type L1Change =
+type internal L1Change =
     /// Leave L1 as it is.
     | Keep
     /// Store this entry (only if it supersedes what is there when the shell writes).
@@ -17,7 +17,7 @@ type L1Change =
 /// What the shell does to L2 for one key. Every L2 change is guarded by its timestamp in Redis, so
 /// a late or replayed change never undoes a newer one.
 [<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
-type L2Change =
+type internal L2Change =
     | Keep
     /// Store this entry (its times are L2's: DistributedCacheDuration).
     | Put of Entry: Entry
@@ -31,14 +31,14 @@ type L2Change =
 
 /// A notification about a key between nodes (the backplane's messages).
 [<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
-type Remote =
+type internal Remote =
     /// A newer value was written at `Timestamp` by the node `Origin`.
     | Set of Timestamp: int64 * Origin: int64
     | Remove of Timestamp: int64 * Origin: int64
     | Expire of Timestamp: int64 * Origin: int64
 
 /// The transitions of an entry: every way an entry is born, changes or dies.
-module Lifecycle =
+module internal Lifecycle =
     /// How long L2 remembers a remove, at least.
     let TombstoneLifetime = TimeSpan.FromMinutes 5.0
 

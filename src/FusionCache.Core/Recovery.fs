@@ -12,7 +12,7 @@ namespace Fusion.Core
 /// older notice of the key redundant. So replaying the merge leaves L2 and the other nodes as the
 /// acknowledged operations would have, in their order (invariant 13), whatever order they were queued in.
 [<NoComparison; NoEquality>]
-type Pending<'w> =
+type internal Pending<'w> =
     { /// The newest Put or Remove, and its timestamp.
       Replace: 'w voption
       ReplaceAt: int64
@@ -30,7 +30,7 @@ type Pending<'w> =
 
 /// Why a replay of one key failed, as the shell classifies the error.
 [<Struct>]
-type ReplayError =
+type internal ReplayError =
     /// Redis is unreachable, loading or timing out: nothing can be replayed now.
     | Connection
     /// This key only (a wrong type at the key, a permission refused, a script error).
@@ -38,7 +38,7 @@ type ReplayError =
 
 /// What the shell does after a failed replay of one key.
 [<Struct; NoComparison; NoEquality>]
-type AfterFailure =
+type internal AfterFailure =
     /// Keep everything, stop this pass: the next reconnect or recovery delay replays again.
     | Pause
     /// Keep the key's operations but skip them until `At`; other keys go on at once.
@@ -46,7 +46,7 @@ type AfterFailure =
     /// The key failed too often: drop its operations (the shell logs what it drops).
     | GiveUp
 
-module Recovery =
+module internal Recovery =
     /// How many per-key failures a key's operations survive before they are dropped.
     [<Literal>]
     let MaxAttempts = 5

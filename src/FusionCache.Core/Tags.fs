@@ -5,7 +5,7 @@ namespace Fusion.Core
 /// a fallback). Lazy: nothing is scanned; readers compare an entry's write with its tags' marks. A class,
 /// so that the runtime swaps a tag's marks with one reference write and a reader never sees half of them.
 [<NoComparison; ReferenceEquality>]
-type Invalidation =
+type internal Invalidation =
     { /// Entries written before (RemovedAt, RemovedBy) are absent. 0, 0: none.
       RemovedAt: int64
       RemovedBy: int64
@@ -16,7 +16,7 @@ type Invalidation =
       /// little ahead of it), so a read right after the call already finds them stale.
       StaleFrom: int64 }
 
-module Invalidation =
+module internal Invalidation =
     /// No invalidation.
     let none: Invalidation = { RemovedAt = 0L; RemovedBy = 0L; StaledAt = 0L; StaledBy = 0L; StaleFrom = 0L }
 
@@ -45,7 +45,7 @@ module Invalidation =
     let stales (inv: Invalidation) (timestamp: int64) (origin: int64) : bool =
         Order.after inv.StaledAt inv.StaledBy timestamp origin
 
-module InvalidationLife =
+module internal InvalidationLife =
     /// Whether `inv` can be forgotten at `now`: no entry it covers can still be alive, every entry with a tag
     /// having lived at most `longestLifetime` (from its write to its physical expiry). Marks must not grow
     /// without bound with the number of tags ever invalidated.
@@ -64,7 +64,7 @@ module InvalidationLife =
         max (System.TimeSpan.FromHours(1.0).Ticks) (min year (Ticks.add longestLifetime (System.TimeSpan.FromMinutes(1.0).Ticks)))
 
 /// How readers see entries under the invalidations (SEMANTICS §4b).
-module Tagged =
+module internal Tagged =
     /// The tags of an entry without any: shared, so an untagged entry allocates none.
     let untagged: string[] = [||]
 

@@ -4,7 +4,7 @@ open System
 
 /// Instants are UTC ticks (`DateTimeOffset.UtcTicks`): a plain int64 keeps the hit path free of
 /// struct copies and makes "no instant" (`Ticks.Never`) a comparison, not an option.
-module Ticks =
+module internal Ticks =
     /// An instant that never comes.
     [<Literal>]
     let Never = Int64.MaxValue

@@ -2,7 +2,7 @@ namespace Fusion.Core
 
 /// A write to a key, as the key's work in progress sees it.
 [<Struct; NoComparison; NoEquality>]
-type Write =
+type internal Write =
     /// A `Set`, `Remove` or `Expire` made on this node.
     | Local
     /// A write another node made at `Timestamp` (a notification, or L2 refusing this node's write
@@ -15,7 +15,7 @@ type Write =
 ///
 /// The record that a newer write happened lives on the flight it superseded, not in L1: reads,
 /// eviction and expiry touch only L1, so none of them can erase it while the older result may land.
-module Work =
+module internal Work =
     /// Whether `write` supersedes a flight of this node (`self`) that began at `startedAt` (its result's
     /// timestamp; 0 while its leader has not stamped it yet). A local write always does: it is this
     /// node's newest write, and a flight that overlaps it may have read the source before it. A remote

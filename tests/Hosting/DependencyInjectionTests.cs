@@ -80,8 +80,8 @@ public sealed class DependencyInjectionTests
 
         Assert.Equal(500, cache.Capacity);
         var o = cache.DefaultEntryOptions;
-        Assert.Equal((TimeSpan.FromMinutes(5), true, TimeSpan.FromMilliseconds(100), 0.8),
-            (o.Duration, o.IsFailSafeEnabled, o.FactorySoftTimeout, o.EagerRefreshThreshold.Value));
+        Assert.Equal((TimeSpan.FromMinutes(5), true, TimeSpan.FromMilliseconds(100), (double?)0.8),
+            (o.Duration, o.IsFailSafeEnabled, o.FactorySoftTimeout, o.EagerRefreshThreshold));
     }
 
     [Fact]
