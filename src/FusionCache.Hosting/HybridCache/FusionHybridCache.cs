@@ -50,6 +50,9 @@ namespace Fusion;
 /// defensive copy, unlike Microsoft's implementation for types it does not know to be immutable): do not mutate it.
 /// A key read with another <c>T</c> than it was written with is a <see cref="FusionHybridCacheException"/>
 /// (<see cref="Err.WrongType"/>), not a miss.</para>
+/// <para><b>Cost</b>: a fresh L1 hit allocates nothing (options are mapped once per distinct value); a miss allocates
+/// the factory's adapter besides what Fusion allocates. With eager refresh on in the cache's defaults, every call goes
+/// through Fusion's <c>GetOrSet</c> (which starts the refreshes), and a hit allocates the adapter too.</para>
 /// </remarks>
 public sealed class FusionHybridCache : HybridCache, IDisposable
 {
@@ -59,8 +62,9 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
 
     private readonly bool _ownsCache;
     private readonly TimeSpan _defaultDistributedDuration;
-    private readonly FusionCacheEntryOptions _none;
-    private readonly ConcurrentDictionary<OptionsKey, FusionCacheEntryOptions> _mapped = new();
+    private readonly bool _eagerRefresh;
+    private readonly Mapped _none;
+    private readonly ConcurrentDictionary<OptionsKey, Mapped> _mapped = new();
     private int _mappedCount;
 
     /// <summary>A HybridCache over <paramref name="cache"/>.</summary>
@@ -73,7 +77,8 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
         Cache = cache;
         _ownsCache = ownsCache;
         _defaultDistributedDuration = EntryOptionsModule.distributedDuration(cache.DefaultEntryOptions);
-        _none = Map(null, _defaultDistributedDuration, tags: null);
+        _eagerRefresh = cache.DefaultEntryOptions.EagerRefreshThreshold.IsSome;
+        _none = MapForCalls(null);
     }
 
     /// <summary>The Fusion cache every call goes to (for what HybridCache has no word for: fail-safe, <c>Expire</c>…).</summary>
@@ -96,11 +101,11 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
         var mapped = Options(options);
         if (options is { Flags: { } flags } && (flags & HybridCacheEntryFlags.DisableUnderlyingData) != 0)
             return StoredForm<T>.IsPlain
-                ? Read<T, T, AsIs<T>>(key, mapped, cancellationToken)
-                : Read<T, HybridValue<T>, Wrapped<T>>(key, mapped, cancellationToken);
+                ? Read<T, T, AsIs<T>>(key, mapped.Call, cancellationToken)
+                : Read<T, HybridValue<T>, Wrapped<T>>(key, mapped.Call, cancellationToken);
         return StoredForm<T>.IsPlain
-            ? GetOrSet<TState, T, T, AsIs<T>>(key, new FactoryRun<TState, T, T, AsIs<T>>(state, factory, tags), mapped, cancellationToken)
-            : GetOrSet<TState, T, HybridValue<T>, Wrapped<T>>(key, new FactoryRun<TState, T, HybridValue<T>, Wrapped<T>>(state, factory, tags), mapped, cancellationToken);
+            ? GetOrSet<TState, T, T, AsIs<T>>(key, state, factory, mapped, tags, cancellationToken)
+            : GetOrSet<TState, T, HybridValue<T>, Wrapped<T>>(key, state, factory, mapped, tags, cancellationToken);
     }
 
     /// <summary>Writes <paramref name="value"/> (null included) under the key: L1, L2 and the other nodes as the flags
@@ -110,7 +115,7 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
         CancellationToken cancellationToken = default)
     {
         var tagged = Tagged(tags);
-        var mapped = tagged is null ? Options(options) : Map(options, _defaultDistributedDuration, tagged);
+        var mapped = tagged is null ? Options(options).Call : Map(options, _defaultDistributedDuration, tagged);
         return StoredForm<T>.IsPlain
             ? Cache.Set(key, AsIs<T>.Store(value), mapped, cancellationToken)
             : Cache.Set(key, Wrapped<T>.Store(value), mapped, cancellationToken);
@@ -150,11 +155,19 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
         if (_ownsCache) Cache.Dispose();
     }
 
-    private ValueTask<T> GetOrSet<TState, T, TStored, TForm>(string key, FactoryRun<TState, T, TStored, TForm> run,
-        FusionCacheEntryOptions options, CancellationToken cancellationToken)
+    private ValueTask<T> GetOrSet<TState, T, TStored, TForm>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory,
+        Mapped mapped, IEnumerable<string>? tags, CancellationToken cancellationToken)
         where TForm : IStoredForm<T, TStored>
     {
-        var pending = Cache.GetOrSet<TStored>(key, run.Invoke, options, cancellationToken);
+        // A fresh L1 hit first, without the factory's adapter: a hit then allocates nothing. Only what GetOrSet would
+        // return as it is (a fresh value not served by fail-safe), read synchronously; anything else goes to GetOrSet.
+        if (mapped.Probe is { } probe)
+        {
+            var hit = Cache.TryGet<TStored>(key, probe, cancellationToken);
+            if (hit.IsCompletedSuccessfully && hit.Result.IsSome) return new(TForm.Load(hit.Result.IfNoneUnsafe(default(TStored))!));
+        }
+        var run = new FactoryRun<TState, T, TStored, TForm>(state, factory, tags);
+        var pending = Cache.GetOrSet<TStored>(key, run.Invoke, mapped.Call, cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
             var result = pending.Result;
@@ -200,16 +213,28 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
 
     /// <summary>The Fusion options of a call without tags: mapped once per distinct (Expiration, LocalCacheExpiration,
     /// Flags), so that a hit costs no mapping.</summary>
-    private FusionCacheEntryOptions Options(HybridCacheEntryOptions? options)
+    private Mapped Options(HybridCacheEntryOptions? options)
     {
         if (options is null) return _none;
         var key = new OptionsKey(options.Expiration, options.LocalCacheExpiration, options.Flags ?? HybridCacheEntryFlags.None);
         if (_mapped.TryGetValue(key, out var mapped)) return mapped;
-        mapped = Map(options, _defaultDistributedDuration, tags: null);
+        mapped = MapForCalls(options);
         if (Volatile.Read(ref _mappedCount) >= MaxMappedOptions) return mapped;
         if (_mapped.TryAdd(key, mapped)) Interlocked.Increment(ref _mappedCount);
         return mapped;
     }
+
+    private Mapped MapForCalls(HybridCacheEntryOptions? options)
+    {
+        var call = Map(options, _defaultDistributedDuration, tags: null);
+        // The L1 probe reads what GetOrSet would return at once. Not when the call skips L1, nor when the cache's entries
+        // may be due for an eager refresh: only GetOrSet starts one.
+        var probe = call.SkipMemoryCacheRead || _eagerRefresh ? null : Map(options, _defaultDistributedDuration, tags: null, memoryOnly: true);
+        return new Mapped(call, probe);
+    }
+
+    /// <summary>A call's Fusion options, and those of its L1 probe (null: no probe).</summary>
+    private sealed record Mapped(FusionCacheEntryOptions Call, FusionCacheEntryOptions? Probe);
 
     private readonly record struct OptionsKey(TimeSpan? Expiration, TimeSpan? LocalCacheExpiration, HybridCacheEntryFlags Flags);
 
@@ -217,9 +242,12 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
     /// HybridCache's options as Fusion's: L1 lives <c>LocalCacheExpiration</c> (at most <c>Expiration</c>), else
     /// <c>Expiration</c>; L2 lives <c>Expiration</c>, else (only <c>LocalCacheExpiration</c> set)
     /// <paramref name="defaultDistributedDuration"/>; unset lifetimes follow the cache's defaults. The flags as in the
-    /// class remarks. A factory that nobody waits for any more is cancelled (<c>AllowTimedOutFactoryBackgroundCompletion</c> off).
+    /// class remarks. A factory that nobody waits for any more is cancelled (<c>AllowTimedOutFactoryBackgroundCompletion</c> off);
+    /// a read without the factory returns fresh values only (<c>AllowStaleOnReadOnly</c> off). <paramref name="memoryOnly"/>:
+    /// the options of the L1 probe (no L2 read).
     /// </summary>
-    internal static FusionCacheEntryOptions Map(HybridCacheEntryOptions? options, TimeSpan defaultDistributedDuration, string[]? tags)
+    internal static FusionCacheEntryOptions Map(HybridCacheEntryOptions? options, TimeSpan defaultDistributedDuration, string[]? tags,
+        bool memoryOnly = false)
     {
         var overall = options?.Expiration;
         var local = options?.LocalCacheExpiration;
@@ -230,7 +258,7 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
         var flags = options?.Flags ?? HybridCacheEntryFlags.None;
         var skipMemoryRead = (flags & HybridCacheEntryFlags.DisableLocalCacheRead) != 0;
         var skipMemoryWrite = (flags & HybridCacheEntryFlags.DisableLocalCacheWrite) != 0;
-        var skipDistributedRead = (flags & HybridCacheEntryFlags.DisableDistributedCacheRead) != 0;
+        var skipDistributedRead = memoryOnly || (flags & HybridCacheEntryFlags.DisableDistributedCacheRead) != 0;
         var skipDistributedWrite = (flags & HybridCacheEntryFlags.DisableDistributedCacheWrite) != 0;
 
         if (local is null && overall is null)
@@ -241,6 +269,7 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
                 SkipDistributedCacheRead = skipDistributedRead,
                 SkipDistributedCacheWrite = skipDistributedWrite,
                 AllowTimedOutFactoryBackgroundCompletion = false,
+                AllowStaleOnReadOnly = false,
                 Tags = tags,
             };
         return new FusionCacheEntryOptions
@@ -252,6 +281,7 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
             SkipDistributedCacheRead = skipDistributedRead,
             SkipDistributedCacheWrite = skipDistributedWrite,
             AllowTimedOutFactoryBackgroundCompletion = false,
+            AllowStaleOnReadOnly = false,
             Tags = tags,
         };
     }
