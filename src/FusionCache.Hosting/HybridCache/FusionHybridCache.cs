@@ -31,7 +31,8 @@ namespace Fusion;
 /// the other flags allow) and returns <c>default(T)</c> on a miss, caching nothing;
 /// <see cref="HybridCacheEntryFlags.DisableCompression"/>: ignored (Fusion does not compress).</item>
 /// <item>Tags given to <c>GetOrCreateAsync</c> or <c>SetAsync</c> become the written entry's
-/// <see cref="FusionCacheEntryOptions.Tags"/>. A tag must not be null, white space or <c>*</c> (<see cref="ArgumentException"/>,
+/// <see cref="FusionCacheEntryOptions.Tags"/> (for <c>GetOrCreateAsync</c>, those of the caller whose factory runs; checked
+/// only then, so a hit does not pay for them). A tag must not be null, white space or <c>*</c> (<see cref="ArgumentException"/>,
 /// as Microsoft's implementation).</item>
 /// </list>
 /// <para><b>Factories</b>: one run per key at a time, shared by every concurrent caller (Fusion's single flight). The
@@ -39,7 +40,8 @@ namespace Fusion;
 /// timeouts past): a factory that nobody waits for any more is not completed in the background. An exception it throws
 /// reaches every caller waiting on it, as it is (same instance, its stack trace kept), and nothing is cached — unless
 /// the Fusion cache has fail-safe on and a stale value to serve instead.</para>
-/// <para><b>Errors</b>: a caller whose token is cancelled gets an <see cref="OperationCanceledException"/>; a factory past
+/// <para><b>Errors</b>: a caller whose token is cancelled gets an <see cref="OperationCanceledException"/> carrying that
+/// token (so does a caller still waiting when the Fusion cache is disposed, without it); a factory past
 /// Fusion's hard timeout with no fallback, a <see cref="TimeoutException"/>; any other Fusion error, a
 /// <see cref="FusionHybridCacheException"/> carrying the <see cref="Err"/>. Each message names the key. A null or empty
 /// key is a programmer error: <see cref="ArgumentException"/> (Microsoft's implementation runs the factory without
@@ -49,7 +51,9 @@ namespace Fusion;
 /// handle that wrapper); non-nullable value types are stored as they are. A hit returns the cached instance itself (no
 /// defensive copy, unlike Microsoft's implementation for types it does not know to be immutable): do not mutate it.
 /// A key read with another <c>T</c> than it was written with is a <see cref="FusionHybridCacheException"/>
-/// (<see cref="Err.WrongType"/>), not a miss.</para>
+/// (<see cref="Err.WrongType"/>), not a miss; for the same reason a value of a reference type written here is not read
+/// by <see cref="FusionCache.GetOrSet{T}(string, Func{Task{LanguageExt.Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>
+/// with that type directly (nor the other way round).</para>
 /// <para><b>Cost</b>: a fresh L1 hit allocates nothing (options are mapped once per distinct value); a miss allocates
 /// the factory's adapter besides what Fusion allocates. With eager refresh on in the cache's defaults, every call goes
 /// through Fusion's <c>GetOrSet</c> (which starts the refreshes), and a hit allocates the adapter too.</para>
