@@ -142,6 +142,24 @@ public sealed class DependencyInjectionTests
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await cache.Set("k", "v"));
     }
 
+    [Fact]
+    public async Task AsHybridCache_MakesFusionTheApplicationsHybridCache()
+    {
+        var collection = new ServiceCollection();
+        collection.AddHybridCache(); // Microsoft's, registered first: Fusion's replaces it
+        collection.AddFusionCaching(o => o.Duration = TimeSpan.FromMinutes(1)).AsHybridCache();
+        await using var services = collection.BuildServiceProvider();
+
+        var hybrid = services.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>();
+        var calls = 0;
+        for (var i = 0; i < 2; i++)
+            Assert.Equal(42, await hybrid.GetOrCreateAsync("k", _ => { calls++; return ValueTask.FromResult(42); }));
+
+        Assert.Same(services.GetRequiredService<FusionCache>(), Assert.IsType<FusionHybridCache>(hybrid).Cache);
+        Assert.Equal(1, calls);
+        Assert.Equal(42, Expect.Some(await services.GetRequiredService<FusionCache>().TryGet<int>("k")));
+    }
+
     private sealed class SingleLoggerProvider(ILogger logger) : ILoggerProvider
     {
         public ILogger CreateLogger(string categoryName) => logger;

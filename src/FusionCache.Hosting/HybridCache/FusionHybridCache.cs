@@ -80,8 +80,8 @@ public sealed class FusionHybridCache : HybridCache, IDisposable
         ArgumentNullException.ThrowIfNull(cache);
         Cache = cache;
         _ownsCache = ownsCache;
-        _defaultDistributedDuration = EntryOptionsModule.distributedDuration(cache.DefaultEntryOptions);
-        _eagerRefresh = cache.DefaultEntryOptions.EagerRefreshThreshold.IsSome;
+        _defaultDistributedDuration = EntryOptionsModule.distributedDuration(cache.Defaults);
+        _eagerRefresh = cache.Defaults.EagerRefreshThreshold.IsSome;
         _none = MapForCalls(null);
     }
 
