@@ -2,6 +2,8 @@ using System.IO.Compression;
 using System.Xml.Linq;
 using Fusion;
 using LanguageExt;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace CSharpConsumer;
@@ -36,6 +38,19 @@ public sealed class ConsumerTests
     }
 
     [Fact]
+    public async Task TheHostingPackage_RegistersFusionAsTheApplicationsHybridCache()
+    {
+        var services = new ServiceCollection();
+        services.AddFusionCaching(o => o.Duration = TimeSpan.FromMinutes(1)).AsHybridCache();
+        await using var provider = services.BuildServiceProvider();
+
+        var value = await provider.GetRequiredService<HybridCache>().GetOrCreateAsync("k", _ => ValueTask.FromResult(42));
+
+        Assert.Equal(42, value);
+        Assert.Equal(42, (await provider.GetRequiredService<FusionCache>().TryGet<int>("k")).IfNone(0));
+    }
+
+    [Fact]
     public void TheMemoryOnlyPackage_DoesNotDependOnARedisClient()
     {
         var dependencies = Dependencies("Fusion.Caching");
@@ -49,6 +64,7 @@ public sealed class ConsumerTests
     [InlineData("Fusion.Caching.Core")]
     [InlineData("Fusion.Caching")]
     [InlineData("Fusion.Caching.Redis")]
+    [InlineData("Fusion.Caching.Hosting")]
     public void EveryPackage_CarriesItsMetadata_AndBothTargets(string id)
     {
         using var package = Open(id);
