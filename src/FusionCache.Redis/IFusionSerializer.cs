@@ -13,15 +13,30 @@ public interface IFusionSerializer
     T Deserialize<T>(ReadOnlySpan<byte> bytes);
 }
 
-/// <summary>The default serializer: System.Text.Json with its default options (or yours).</summary>
+/// <summary>
+/// The default serializer: System.Text.Json. Without options it uses reflection, as JsonSerializer does by default; in a
+/// trimmed or native AOT app (where reflection-based JSON is off), give it your source-generated context's options:
+/// <c>new JsonFusionSerializer(MyJsonContext.Default.Options)</c>. Every call goes through
+/// <see cref="JsonSerializerOptions.GetTypeInfo(Type)"/>, so the serializer itself needs no reflection.
+/// </summary>
 public sealed class JsonFusionSerializer(JsonSerializerOptions? options = null) : IFusionSerializer
 {
-    private readonly JsonSerializerOptions _options = options ?? JsonSerializerOptions.Default;
+    // A fresh instance, not JsonSerializerOptions.Default (which demands reflection): its type info comes from reflection only
+    // while reflection-based serialization is enabled (JsonSerializer.IsReflectionEnabledByDefault), else GetTypeInfo says
+    // that a resolver is needed.
+    private readonly JsonSerializerOptions _options = options ?? new JsonSerializerOptions();
+
+    /// <summary>A serializer over a source-generated context (trimming and native AOT).</summary>
+    public JsonFusionSerializer(System.Text.Json.Serialization.JsonSerializerContext context)
+        : this((context ?? throw new ArgumentNullException(nameof(context))).Options) { }
 
     /// <inheritdoc />
-    public byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, _options);
+    public byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Info<T>());
 
     /// <inheritdoc />
     public T Deserialize<T>(ReadOnlySpan<byte> bytes) =>
-        JsonSerializer.Deserialize<T>(bytes, _options) ?? throw new JsonException($"the payload is null, not a {typeof(T).Name}");
+        JsonSerializer.Deserialize(bytes, Info<T>()) ?? throw new JsonException($"the payload is null, not a {typeof(T).Name}");
+
+    private System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> Info<T>() =>
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)_options.GetTypeInfo(typeof(T));
 }

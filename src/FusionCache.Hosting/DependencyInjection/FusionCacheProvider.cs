@@ -63,7 +63,7 @@ public sealed class FusionCacheProvider : IDisposable
         }
         if (options.CircuitBreakerDuration is TimeSpan breaker) builder.WithCircuitBreaker(breaker);
         if (options.MaxClockSkew is TimeSpan skew) builder.WithMaxClockSkew(skew);
-        options.ConfigureBuilder?.Invoke(builder);
+        options.ApplyTo(builder);
         return builder.Build();
     }
 

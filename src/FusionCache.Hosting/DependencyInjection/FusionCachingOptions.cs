@@ -77,8 +77,21 @@ public sealed class FusionCachingOptions
     /// <summary>How far ahead of this node's clock another node's timestamp may be.</summary>
     public TimeSpan? MaxClockSkew { get; set; }
 
-    /// <summary>Anything else, in code: called on the builder last (serializer, auto-recovery bounds…).</summary>
-    public Action<FusionCacheBuilder>? ConfigureBuilder { get; set; }
+    /// <summary>Anything else, in code: <paramref name="configure"/> is called on the builder last (serializer,
+    /// auto-recovery bounds…). A method, not a property, so configuration binding never sees it.</summary>
+    public FusionCachingOptions ConfigureBuilder(Action<FusionCacheBuilder> configure)
+    {
+        _configureBuilder.Add(configure ?? throw new ArgumentNullException(nameof(configure)));
+        return this;
+    }
+
+    private readonly List<Action<FusionCacheBuilder>> _configureBuilder = [];
+
+    /// <summary>Runs what <see cref="ConfigureBuilder"/> was given, in order.</summary>
+    internal void ApplyTo(FusionCacheBuilder builder)
+    {
+        foreach (var configure in _configureBuilder) configure(builder);
+    }
 
     /// <summary>The entry options these settings give (only what is set).</summary>
     internal FusionCacheEntryOptions EntryOptions() => new()
