@@ -21,10 +21,18 @@ public interface IFusionSerializer
 /// </summary>
 public sealed class JsonFusionSerializer(JsonSerializerOptions? options = null) : IFusionSerializer
 {
-    // A fresh instance, not JsonSerializerOptions.Default (which demands reflection): its type info comes from reflection only
-    // while reflection-based serialization is enabled (JsonSerializer.IsReflectionEnabledByDefault), else GetTypeInfo says
-    // that a resolver is needed.
-    private readonly JsonSerializerOptions _options = options ?? new JsonSerializerOptions();
+    private readonly JsonSerializerOptions _options = options ?? DefaultOptions();
+
+    // Reflection-based JSON only while the app allows it (the System.Text.Json feature switch, off in trimmed and AOT apps,
+    // where the trimmer then drops this branch); otherwise options without a resolver, whose GetTypeInfo says what is missing.
+    private static JsonSerializerOptions DefaultOptions() =>
+        JsonSerializer.IsReflectionEnabledByDefault ? ReflectionOptions() : new JsonSerializerOptions();
+
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "Called only when JsonSerializer.IsReflectionEnabledByDefault: reflection-based serialization is on.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050",
+        Justification = "Called only when JsonSerializer.IsReflectionEnabledByDefault: reflection-based serialization is on.")]
+    private static JsonSerializerOptions ReflectionOptions() => JsonSerializerOptions.Default;
 
     /// <summary>A serializer over a source-generated context (trimming and native AOT).</summary>
     public JsonFusionSerializer(System.Text.Json.Serialization.JsonSerializerContext context)
