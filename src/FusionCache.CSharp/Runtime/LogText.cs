@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Fusion.Distributed;
+namespace Fusion.Runtime;
 
 /// <summary>Text from outside (keys, error messages) made safe for one log line: control characters escaped,
 /// so a newline in a key cannot forge a line, and long text cut.</summary>
