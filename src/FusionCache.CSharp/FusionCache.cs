@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Fusion.Core;
 using Fusion.Runtime;
@@ -22,10 +23,11 @@ public sealed class FusionCache : IDisposable
     private readonly Clock _clock;
     private readonly EntryOptions _defaults;
     private readonly IDistributedLevel? _distributed;
+    private readonly CacheDiagnostics _diagnostics;
     private volatile bool _disposed;
 
     internal FusionCache(string name, int capacity, EntryOptions defaults, TimeProvider time, ILogger logger,
-        Func<DistributedContext, IDistributedLevel>? distributed = null, Func<long, Clock>? clock = null)
+        Func<DistributedContext, IDistributedLevel>? distributed = null, Func<long, Clock>? clock = null, FusionCacheLogLevels? logLevels = null)
     {
         Name = name;
         var origin = Order.originOf(InstanceId);
@@ -33,8 +35,9 @@ public sealed class FusionCache : IDisposable
         _memory = new MemoryLevel(capacity, _flights);
         _clock = clock?.Invoke(origin) ?? new Clock(time, origin);
         _defaults = defaults;
-        _distributed = distributed?.Invoke(new DistributedContext(_memory, _flights, _clock, InstanceId, logger));
-        _leader = new FlightLeader(_memory, _flights, _clock, _distributed, SafeLogger.Wrap(logger));
+        _diagnostics = new CacheDiagnostics(name, logger, logLevels ?? FusionCacheLogLevels.Default);
+        _distributed = distributed?.Invoke(new DistributedContext(_memory, _flights, _clock, InstanceId, _diagnostics.Logger, _diagnostics));
+        _leader = new FlightLeader(_memory, _flights, _clock, _distributed, _diagnostics);
     }
 
     /// <summary>This node's id in backplane messages (a node ignores its own); its first bytes are the origin that
@@ -75,9 +78,12 @@ public sealed class FusionCache : IDisposable
         string key, Func<Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        return TryFresh<T>(key, options, out var entry, out var value)
-            ? new(Rights.Of(value))
-            : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+        if (TryFresh<T>(key, options, out var entry, out var value))
+        {
+            if (Telemetry.Hits.Enabled || (entry!.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry!);
+            return new(Rights.Of(value));
+        }
+        return NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
     /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
@@ -86,9 +92,12 @@ public sealed class FusionCache : IDisposable
         string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        return TryFresh<T>(key, options, out var entry, out var value)
-            ? new(Rights.Of(value))
-            : NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+        if (TryFresh<T>(key, options, out var entry, out var value))
+        {
+            if (Telemetry.Hits.Enabled || (entry!.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry!);
+            return new(Rights.Of(value));
+        }
+        return NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
     /// <summary>As the context overload, with a value fail-safe serves when the factory fails and no stale
@@ -98,9 +107,12 @@ public sealed class FusionCache : IDisposable
         FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        return TryFresh<T>(key, options, out var entry, out var value)
-            ? new(Rights.Of(value))
-            : NotFresh(key, entry, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+        if (TryFresh<T>(key, options, out var entry, out var value))
+        {
+            if (Telemetry.Hits.Enabled || (entry!.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry!);
+            return new(Rights.Of(value));
+        }
+        return NotFresh(key, entry, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
     }
 
     /// <summary>Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured).
@@ -113,7 +125,7 @@ public sealed class FusionCache : IDisposable
         var o = Resolve(options);
         var now = _clock.Now;
         var stamp = _clock.Stamp(now);
-        return Run<T>(key, Commands.set(o, now, stamp, _clock.Jitter(o), _clock.Origin, _distributed is not null, value), o);
+        return Run<T>(Telemetry.SetSpan, key, Commands.set(o, now, stamp, _clock.Jitter(o), _clock.Origin, _distributed is not null, value), o);
     }
 
     /// <summary>The key's value if it is fresh (or stale, with <see cref="FusionCacheEntryOptions.AllowStaleOnReadOnly"/>)
@@ -124,7 +136,11 @@ public sealed class FusionCache : IDisposable
         var o = Resolve(options);
         // A read never deletes or rewrites an entry, a Dead one included (SEMANTICS §3.6): eviction reclaims it.
         if (Core.Flight.readsMemory(o) && _memory.TryGet(key, out var entry) && EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, _clock.Now, entry))
+        {
+            if (Telemetry.Hits.Enabled || (entry.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry);
             return new(Cast.Try<T>(entry.Value, out var v) ? Option<T>.Some(v) : Option<T>.None);
+        }
+        if (Telemetry.Misses.Enabled) _diagnostics.Miss();
         if (_distributed is null || o.SkipDistributedCacheRead) return new(Option<T>.None);
         return TryGetDistributed<T>(key, o);
     }
@@ -146,7 +162,7 @@ public sealed class FusionCache : IDisposable
     {
         CheckKey(key);
         var o = Resolve(options);
-        return Run<object>(key, Commands.remove(o, _clock.Stamp(_clock.Now), _clock.Origin, _distributed is not null), o);
+        return Run<object>(Telemetry.RemoveSpan, key, Commands.remove(o, _clock.Stamp(_clock.Now), _clock.Origin, _distributed is not null), o);
     }
 
     /// <summary>Makes every entry written with <paramref name="tag"/> before this call absent; with
@@ -177,6 +193,22 @@ public sealed class FusionCache : IDisposable
     private ValueTask Invalidate(string? tag, bool allowFailSafe)
     {
         CheckDisposed();
+        if (!Telemetry.Source.HasListeners()) return InvalidateNow(tag, allowFailSafe);
+        var span = _diagnostics.Start(tag is null ? Telemetry.ClearSpan : Telemetry.RemoveByTagSpan, null, out var previous);
+        if (span is null) return InvalidateNow(tag, allowFailSafe);
+        if (tag is not null) span.SetTag(Telemetry.TagTag, tag);
+        try
+        {
+            return Telemetry.EndWith(InvalidateNow(tag, allowFailSafe), span);
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
+    }
+
+    private ValueTask InvalidateNow(string? tag, bool allowFailSafe)
+    {
         var now = _clock.Now;
         var invalidation = InvalidationModule.at(now, _clock.Stamp(now), _clock.Origin, allowFailSafe);
         _memory.Invalidations.Merge(tag, invalidation);
@@ -191,12 +223,27 @@ public sealed class FusionCache : IDisposable
         CheckKey(key);
         var o = Resolve(options);
         var now = _clock.Now;
-        return Run<object>(key, Commands.expire(o, now, _clock.Stamp(now), _clock.Origin, _distributed is not null), o);
+        return Run<object>(Telemetry.ExpireSpan, key, Commands.expire(o, now, _clock.Stamp(now), _clock.Origin, _distributed is not null), o);
     }
 
     /// <summary>Applies a command's effects: L1 now (superseding the key's running flight), L2 and the
     /// notification as the options say.</summary>
-    private ValueTask Run<T>(string key, Effects effects, EntryOptions o)
+    private ValueTask Run<T>(string operation, string key, Effects effects, EntryOptions o)
+    {
+        if (!Telemetry.Source.HasListeners()) return Apply<T>(key, effects, o);
+        var span = _diagnostics.Start(operation, key, out var previous);
+        if (span is null) return Apply<T>(key, effects, o);
+        try
+        {
+            return Telemetry.EndWith(Apply<T>(key, effects, o), span);
+        }
+        finally
+        {
+            Activity.Current = previous; // the span ends with the L2 write; the caller's activity is current again
+        }
+    }
+
+    private ValueTask Apply<T>(string key, Effects effects, EntryOptions o)
     {
         _memory.Write(key, effects.Change, Write.Local);
         if (_distributed is null) return ValueTask.CompletedTask;
@@ -256,42 +303,87 @@ public sealed class FusionCache : IDisposable
             if (state.IsFresh || state.IsRefreshDue)
             {
                 var hit = Replies.Typed<T>(key, entry.Value);
+                if (Telemetry.Hits.Enabled || (entry.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry);
                 // Another type lives here: an error, and no refresh that would overwrite it.
                 if (state.IsRefreshDue && hit.IsRight && _flights.TryStartBackground(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var refresh))
                     Refresh(key, refresh, factory, Boxed(fallbackDefault), o);
                 return new(hit);
             }
         }
+        if (Telemetry.Misses.Enabled) _diagnostics.Miss();
         if (cancellationToken.IsCancellationRequested) return new(Replies.Cancelled<T>());
+        // A span for this caller while anything listens: the flight's L2 read and factory are its children when it leads.
+        Activity? span = null, previous = null;
+        if (Telemetry.Source.HasListeners()) span = _diagnostics.Start(Telemetry.GetOrSetSpan, key, out previous);
         var flight = _flights.Join(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var isLeader);
+        span?.SetTag(Telemetry.FlightTag, isLeader ? "led" : "joined");
         if (isLeader)
         {
             // A run that finished at once (an L1-only miss with a synchronous factory) is answered
             // directly; otherwise the leader waits like everyone else, so its token and its timeouts
             // end only its own wait.
             var running = _leader.Run(key, flight, factory, Boxed(fallbackDefault), o, refresh: false);
-            if (running.IsCompletedSuccessfully) return new(ReplyOf(key, o, fallbackDefault, running.Result));
+            if (running.IsCompletedSuccessfully)
+            {
+                var reply = ReplyOf(key, o, fallbackDefault, running.Result, span);
+                if (span is not null) End(span, previous);
+                return new(reply);
+            }
         }
-        return Wait(key, flight, entry, o, fallbackDefault, cancellationToken);
+        var waiting = Wait(key, flight, entry, o, fallbackDefault, cancellationToken, span);
+        if (span is not null) Activity.Current = previous; // the span ends with the wait; the caller's activity is current again
+        return waiting;
+    }
+
+    private static void End(Activity span, Activity? previous)
+    {
+        span.Stop();
+        Activity.Current = previous;
     }
 
     /// <summary>Starts an eager refresh on the thread pool: none of its work (the factory's synchronous part
     /// included) runs on the hit's thread. The execution context flows, as it does into any flight.</summary>
     private void Refresh<T>(string key, Runtime.Flight flight, Factory<T> factory, FSharpValueOption<object> fallbackDefault, EntryOptions o) =>
-        ThreadPool.QueueUserWorkItem(_ => _ = _leader.Run(key, flight, factory, fallbackDefault, o, refresh: true));
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            if (Telemetry.Source.HasListeners()) RefreshTraced(key, flight, factory, fallbackDefault, o);
+            else _ = _leader.Run(key, flight, factory, fallbackDefault, o, refresh: true);
+        });
+
+    /// <summary>A refresh under a span of its own: a root (it outlives the call that started it), linked to the
+    /// activity of that call.</summary>
+    private void RefreshTraced<T>(string key, Runtime.Flight flight, Factory<T> factory, FSharpValueOption<object> fallbackDefault, EntryOptions o)
+    {
+        var trigger = Activity.Current;
+        Activity.Current = null; // this work item's context only
+        var span = Telemetry.Source.StartActivity(Telemetry.RefreshSpan, ActivityKind.Internal, default(ActivityContext),
+            links: trigger is null ? null : [new ActivityLink(trigger.Context)]);
+        span?.SetTag(Telemetry.NameTag, Name);
+        span?.SetTag(Telemetry.KeyTag, key);
+        var running = _leader.Run(key, flight, factory, fallbackDefault, o, refresh: true);
+        if (span is null) return;
+        if (running.IsCompleted) span.Stop();
+        else _ = EndAfter(running, span);
+
+        static async Task EndAfter(ValueTask<Ending> running, Activity span)
+        {
+            try { await running.ConfigureAwait(false); }
+            finally { span.Stop(); }
+        }
+    }
 
     /// <summary>One caller's wait on a flight, bounded by its own timeouts and token (invariant 12): when it
     /// stops waiting, the flight runs on for the others and for a background completion.</summary>
     private ValueTask<Either<Err, T>> Wait<T>(
-        string key, Runtime.Flight flight, Entry? seen, EntryOptions o, Option<T> fallbackDefault, CancellationToken cancellationToken)
+        string key, Runtime.Flight flight, Entry? seen, EntryOptions o, Option<T> fallbackDefault, CancellationToken cancellationToken, Activity? span)
     {
         var seenEntry = seen is null ? FSharpValueOption<Entry>.ValueNone : FSharpValueOption<Entry>.NewValueSome(seen);
         var (limit, soft) = Core.Flight.waitLimit(o, _clock.Now, seenEntry, Boxed(fallbackDefault));
-        return WaitAsync(key, flight, o, fallbackDefault, limit, soft, cancellationToken);
+        return WaitAsync(key, flight, o, fallbackDefault, limit, soft, cancellationToken, span);
     }
 
     private async ValueTask<Either<Err, T>> WaitAsync<T>(
-        string key, Runtime.Flight flight, EntryOptions o, Option<T> fallbackDefault, TimeSpan limit, bool soft, CancellationToken cancellationToken)
+        string key, Runtime.Flight flight, EntryOptions o, Option<T> fallbackDefault, TimeSpan limit, bool soft, CancellationToken cancellationToken, Activity? span)
     {
         try
         {
@@ -299,30 +391,64 @@ public sealed class FusionCache : IDisposable
             var ending = limit == Timeout.InfiniteTimeSpan
                 ? await completion.WaitAsync(cancellationToken).ConfigureAwait(false)
                 : await completion.WaitAsync(limit, _clock.Time, cancellationToken).ConfigureAwait(false);
-            return ReplyOf(key, o, fallbackDefault, ending);
+            return ReplyOf(key, o, fallbackDefault, ending, span);
         }
         catch (TimeoutException)
         {
             flight.Leave();
-            var (reply, activation) = Core.Flight.timedOut(o, _clock.Now, _memory.Get(key), Boxed(fallbackDefault), flight.StartedAt, soft);
+            var now = _clock.Now;
+            var current = _memory.Get(key);
+            var (reply, activation) = Core.Flight.timedOut(o, now, current, Boxed(fallbackDefault), flight.StartedAt, soft);
             _memory.Land(key, flight, activation, out _);
-            return Replies.ToEither<T>(key, reply);
+            var result = Replies.ToEither<T>(key, reply);
+            TimedOut(key, soft, limit, reply, activation, current, now);
+            if (span is not null) CacheDiagnostics.Replied(span, result, reply.IsValue && reply.IsStale);
+            return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             flight.Leave();
-            return Replies.Cancelled<T>();
+            var cancelled = Replies.Cancelled<T>();
+            if (span is not null) CacheDiagnostics.Replied(span, cancelled, false);
+            return cancelled;
         }
+        finally
+        {
+            span?.Stop();
+        }
+    }
+
+    /// <summary>A caller's wait ran out: the timeout, and the fail-safe activation the core made of it (if any), reported.</summary>
+    private void TimedOut(string key, bool soft, TimeSpan limit, Reply reply, L1Change activation, FSharpValueOption<Entry> current, long now)
+    {
+        var consequence = !reply.IsValue ? "the caller got an error"
+            : reply.IsStale ? "the caller got a value served by fail-safe"
+            : "the caller got the still-valid cached value";
+        _diagnostics.FactoryTimedOut(key, soft ? "soft" : "hard", limit, consequence, now);
+        if (reply.IsValue && reply.IsStale && Telemetry.StaleHits.Enabled) _diagnostics.StaleHit();
+        // The activation the core stored for this caller (SkipMemoryCacheWrite stores none, and none is reported).
+        if (activation is L1Change.Put { Entry: var activated })
+            _diagnostics.FailSafeActivated(key, CacheDiagnostics.ActivationOf(activated, current), activated, current, Err.NewFactoryTimedOut(limit), now);
     }
 
     /// <summary>This caller's reply from its flight's ending, by its own options. A fresh value needs no more;
     /// anything else goes through the core with L1's entry as it is now (the leader's changes landed before
     /// the flight ended).</summary>
-    private Either<Err, T> ReplyOf<T>(string key, EntryOptions o, Option<T> fallbackDefault, Ending ending)
+    private Either<Err, T> ReplyOf<T>(string key, EntryOptions o, Option<T> fallbackDefault, Ending ending, Activity? span)
     {
-        if (ending.IsValue && !ending.IsStale) return Replies.Typed<T>(key, ending.Payload!);
+        if (ending.IsValue && !ending.IsStale)
+        {
+            var fresh = Replies.Typed<T>(key, ending.Payload!);
+            if (span is not null) CacheDiagnostics.Replied(span, fresh, false);
+            return fresh;
+        }
         var current = ending.IsFailed ? _memory.Get(key) : FSharpValueOption<Entry>.ValueNone;
-        return Replies.ToEither<T>(key, Core.Flight.replyFor(o, _clock.Now, current, Boxed(fallbackDefault), ending));
+        var reply = Core.Flight.replyFor(o, _clock.Now, current, Boxed(fallbackDefault), ending);
+        var stale = reply.IsValue && reply.IsStale;
+        if (stale && Telemetry.StaleHits.Enabled) _diagnostics.StaleHit();
+        var result = Replies.ToEither<T>(key, reply);
+        if (span is not null) CacheDiagnostics.Replied(span, result, stale);
+        return result;
     }
 
     private EntryOptions Resolve(FusionCacheEntryOptions? options) => options is null ? _defaults : options.Resolve(_defaults);

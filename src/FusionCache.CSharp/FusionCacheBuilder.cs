@@ -92,13 +92,29 @@ public sealed class FusionCacheBuilder
         return this;
     }
 
-    /// <summary>Where the cache reports background failures.</summary><value>Default: no logging.</value>
+    /// <summary>Where the cache reports failures, fail-safe activations, timeouts and the state of Redis (events with
+    /// stable ids: docs/observability.md). Keys are escaped; values and connection secrets are never logged.</summary>
+    /// <value>Default: no logging.</value>
     public FusionCacheBuilder WithLogger(ILogger logger)
     {
         if (logger is null) Throw.NullArgument(nameof(logger));
         _logger = logger;
         return this;
     }
+
+    /// <summary>The levels of the events whose weight depends on the application (factory errors and timeouts, fail-safe
+    /// activations, Redis errors and refusals), and how repeats of them are aggregated.</summary>
+    /// <example><code>builder.WithLogLevels(new FusionCacheLogLevels { FactoryError = LogLevel.Error, FailSafeActivation = LogLevel.Information })</code></example>
+    /// <value>Default <see cref="FusionCacheLogLevels.Default"/>: Warning, except <see cref="FusionCacheLogLevels.DistributedRefusal"/> (Error).</value>
+    public FusionCacheBuilder WithLogLevels(FusionCacheLogLevels levels)
+    {
+        if (levels is null) Throw.NullArgument(nameof(levels));
+        Throw.IfInvalid(levels.Invalid(), nameof(levels), levels);
+        _logLevels = levels;
+        return this;
+    }
+
+    private FusionCacheLogLevels _logLevels = FusionCacheLogLevels.Default;
 
     private Func<long, Clock>? _clock;
 
@@ -125,6 +141,6 @@ public sealed class FusionCacheBuilder
     {
         // Every part logs through the safe wrapper: a throwing log provider never breaks background work.
         var logger = SafeLogger.Wrap(_logger);
-        return new(_name, _capacity, _defaults, _time, logger, Distributed, _clock);
+        return new(_name, _capacity, _defaults, _time, logger, Distributed, _clock, _logLevels);
     }
 }

@@ -11,8 +11,10 @@ namespace Fusion.Runtime;
 /// lifecycle decision. The flight has no timeout of its own: each caller bounds its own wait
 /// (<see cref="FusionCache"/>), and a factory that outlives them is a background completion.
 /// </summary>
-internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, IDistributedLevel? distributed, ILogger logger)
+internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Clock clock, IDistributedLevel? distributed, CacheDiagnostics diagnostics)
 {
+    private readonly ILogger logger = diagnostics.Logger;
+
     /// <summary>Runs the flight to its ending; never throws, and always ends and unregisters the flight.
     /// The ending is also the result, so a leader whose run finished at once need not wait on the flight.</summary>
     /// <remarks>Each step is a plain method that goes on synchronously while what it waits for has already
@@ -85,30 +87,49 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
     // Only a bug of ours lands here; the waiters still get an answer (the logger never throws: SafeLogger).
     private Ending Failure(string key, Exception ex)
     {
-        logger.LogError(ex, "Fusion: the flight for key {Key} failed unexpectedly", key);
+        Log.FlightFailed(logger, LogText.Of(key), ex);
         return Ending.NewFailed(Err.Of(ex));
     }
 
     private ValueTask<Ending> RunFactory<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FactoryRun run)
     {
+        var watch = diagnostics.FactoryStarting(key, run.Refresh);
         var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken, out var context);
-        if (!observed.IsCompleted) return RunFactoryAsync<T>(key, flight, options, run, observed.AsTask(), context);
-        return Settle<T>(key, flight, Factory<T>.Produced(options, context), run, observed.Result);
+        watch.Detach(); // the factory's span stays open until its outcome; this thread goes on with the flight
+        if (!observed.IsCompleted) return RunFactoryAsync<T>(key, flight, options, run, observed.AsTask(), context, watch);
+        return Settle<T>(key, flight, Factory<T>.Produced(options, context), run, observed.Result, watch);
     }
 
-    private async ValueTask<Ending> RunFactoryAsync<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Task<Outcome> running, FactoryContext<T>? context)
+    private async ValueTask<Ending> RunFactoryAsync<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Task<Outcome> running, FactoryContext<T>? context, FactoryWatch watch)
     {
         var outcome = await FactoryRunner.Within(running, run.Deadline, clock.Time).ConfigureAwait(false);
         if (outcome.IsTimedOut) flight.Abandon(); // a refresh past its deadline: its factory may not complete in the background
         // The factory has returned (or timed out): what it set on its context is final.
-        return await Settle<T>(key, flight, Factory<T>.Produced(options, context), run, outcome).ConfigureAwait(false);
+        return await Settle<T>(key, flight, Factory<T>.Produced(options, context), run, outcome, watch).ConfigureAwait(false);
     }
 
-    private ValueTask<Ending> Settle<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Outcome outcome)
+    private ValueTask<Ending> Settle<T>(string key, Flight flight, EntryOptions options, FactoryRun run, Outcome outcome, in FactoryWatch watch)
     {
-        var settlement = Core.Flight.settle(options, clock.Now, clock.Jitter(options), run, outcome);
+        var now = clock.Now;
+        var settlement = Core.Flight.settle(options, now, clock.Jitter(options), run, outcome);
+        diagnostics.FactoryEnded(watch, outcome);
+        if (settlement.Ending.IsFailed && !outcome.IsCancelled) Report(key, run, outcome, settlement.Ending, now);
         var write = Apply<T>(key, flight, settlement, options);
         return write.IsCompletedSuccessfully ? new(settlement.Ending) : AfterWrite(write, settlement.Ending);
+    }
+
+    /// <summary>A run that failed (an error, a refresh past its deadline): reported, and so is the fail-safe activation
+    /// the core made of it, if any (what the ending carries is then the fallback one cycle further).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void Report(string key, FactoryRun run, Outcome outcome, Ending ending, long now)
+    {
+        var error = ending.Error!;
+        if (outcome.IsTimedOut)
+            diagnostics.FactoryTimedOut(key, "refresh", run.Deadline, "the eager refresh is cancelled and the cached value kept", now);
+        else
+            diagnostics.FactoryFailed(key, error, now);
+        var carried = ending.Fallback;
+        if (carried.IsSome) diagnostics.FailSafeActivated(key, CacheDiagnostics.ActivationOf(carried.Value, run.Fallback), carried.Value, run.Fallback, error, now);
     }
 
     private static async ValueTask<Ending> AfterWrite(Task write, Ending ending)
@@ -123,11 +144,11 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
     {
         if (!memory.Land(key, flight, settlement.Change, out var stored))
         {
-            logger.LogDebug("Fusion: a flight for key {Key} was superseded by a write; its result answers only its own callers", key);
+            Log.FlightSuperseded(logger, LogText.Of(key));
             return Task.CompletedTask;
         }
         if (!stored && settlement.Change.IsPut)
-            logger.LogDebug("Fusion: a result for key {Key} was older than the cached value and was dropped", key);
+            Log.ResultDropped(logger, LogText.Of(key));
         return distributed is null ? Task.CompletedTask : distributed.Write<T>(key, settlement.Distributed, settlement.Notify, options);
     }
 }

@@ -21,5 +21,7 @@ internal interface IDistributedLevel : IDisposable
     Task Invalidate(string? tag, Invalidation mark, EntryOptions options);
 }
 
-/// <summary>What a distributed level is built from: the node's levels, clock, id and logger.</summary>
-internal sealed record DistributedContext(MemoryLevel Memory, FlightTable Flights, Clock Clock, Guid InstanceId, Microsoft.Extensions.Logging.ILogger Logger);
+/// <summary>What a distributed level is built from: the node's levels, clock, id, logger (safe) and diagnostics (the
+/// cache's name for telemetry, its log levels).</summary>
+internal sealed record DistributedContext(MemoryLevel Memory, FlightTable Flights, Clock Clock, Guid InstanceId,
+    Microsoft.Extensions.Logging.ILogger Logger, CacheDiagnostics Diagnostics);
