@@ -135,7 +135,7 @@ public static class FusionCacheBuilderRedisExtensions
         {
             var (connecting, owned) = connect();
             return new DistributedLevel(connecting, owned, settings.ToDistributed(cacheName, backplaneOnly), context.InstanceId,
-                context.Memory, context.Flights, context.Clock, context.Logger);
+                context.Memory, context.Flights, context.Clock, context.Diagnostics);
         };
         return builder;
     }

@@ -21,6 +21,7 @@ internal sealed class Backplane
     private readonly MemoryLevel _memory;
     private readonly Clock _clock;
     private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?> _nameTag;
     // One handler instance, so that it can be removed alone: other caches may share the connection.
     private readonly Action<RedisChannel, RedisValue> _handler;
     private int _state;
@@ -29,7 +30,7 @@ internal sealed class Backplane
     private readonly LogThrottle _malformedLog = new(TimeSpan.FromSeconds(10));
     private TaskCompletionSource? _probe;
 
-    public Backplane(RedisConnection connection, string cacheName, Guid instanceId, MemoryLevel memory, Clock clock, TimeSpan maxSkew, ILogger logger)
+    public Backplane(RedisConnection connection, string cacheName, Guid instanceId, MemoryLevel memory, Clock clock, TimeSpan maxSkew, CacheDiagnostics diagnostics)
     {
         _maxSkew = maxSkew.Ticks;
         _connection = connection;
@@ -37,7 +38,8 @@ internal sealed class Backplane
         _instanceId = instanceId;
         _memory = memory;
         _clock = clock;
-        _logger = logger;
+        _logger = diagnostics.Logger;
+        _nameTag = diagnostics.NameTag;
         _handler = (_, message) => Receive(message);
     }
 
@@ -65,7 +67,7 @@ internal sealed class Backplane
             try { _connection.Required.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget); }
             catch (Exception unsubscribing) when (unsubscribing is RedisException or ObjectDisposedException) { } // closing or away: nothing registered to keep
             if (Interlocked.CompareExchange(ref _state, None, Subscribing) != Subscribing) return; // stopped meanwhile
-            _logger.LogWarning("Fusion: backplane subscription to Redis failed, will retry: {Error}", DistributedLevel.Short(ex));
+            Log.SubscriptionFailed(_logger, DistributedLevel.Short(ex));
             await Task.Delay(RetryDelay).ConfigureAwait(false);
             // Still down: the next reconnect subscribes (it finds the state None now), no retry loop meanwhile.
             if (_connection.IsConnected) await EnsureSubscribed().ConfigureAwait(false);
@@ -80,12 +82,23 @@ internal sealed class Backplane
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException) { } // closing anyway
     }
 
-    public async Task Publish(string key, Remote notice) =>
+    public async Task Publish(string key, Remote notice)
+    {
         await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.Encode(_instanceId, key, notice)).ConfigureAwait(false);
+        Count(DistributedTelemetry.Sent, DistributedTelemetry.KindOf(notice));
+    }
 
     /// <summary>Announces an invalidation (<c>RemoveByTag</c>; <c>Clear</c> when <paramref name="tag"/> is null).</summary>
-    public async Task PublishMark(string? tag, Invalidation mark) =>
+    public async Task PublishMark(string? tag, Invalidation mark)
+    {
         await _connection.Required.GetSubscriber().PublishAsync(_channel, NoticeCodec.EncodeMark(_instanceId, tag, mark)).ConfigureAwait(false);
+        Count(DistributedTelemetry.Sent, "invalidate");
+    }
+
+    private void Count(System.Diagnostics.Metrics.Counter<long> counter, string kind)
+    {
+        if (counter.Enabled) counter.Add(1, _nameTag, new(DistributedTelemetry.MessageTag, kind));
+    }
 
     /// <summary>Sends a probe to this node's own subscription and waits until it comes back: true once the
     /// subscription is live (from then on no notification is missed), false when it did not within the timeout.</summary>
@@ -113,7 +126,7 @@ internal sealed class Backplane
     {
         Interlocked.Increment(ref Malformed);
         if (_malformedLog.ShouldLog(_clock.Now, out var skipped))
-            _logger.LogWarning("Fusion: ignored a malformed backplane message: {Error} ({Skipped} more ignored since the last warning)", LogText.Of(error), skipped);
+            Log.MalformedMessage(_logger, LogText.Of(error), skipped);
     }
 
     private void Receive(RedisValue message)
@@ -133,6 +146,7 @@ internal sealed class Backplane
                 _clock.Observe(Math.Max(mark.RemovedAt, mark.StaledAt));
                 _memory.Invalidations.Merge(tag, mark);
                 Interlocked.Increment(ref Applied);
+                Count(DistributedTelemetry.Received, "invalidate");
                 return;
             }
             if (!NoticeCodec.TryDecode(bytes, out var sender, out var key, out var notice, out var error))
@@ -153,11 +167,12 @@ internal sealed class Backplane
             // A newer write elsewhere also supersedes a flight of the key running here (Work.supersedes).
             _memory.Write(key, current => Lifecycle.applyRemote(now, current, notice), Write.NewRemote(timestamp, Lifecycle.originOf(notice)));
             Interlocked.Increment(ref Applied);
+            Count(DistributedTelemetry.Received, DistributedTelemetry.KindOf(notice));
         }
         catch (Exception ex)
         {
             // A handler must never throw into the multiplexer's reader.
-            _logger.LogError(ex, "Fusion: a backplane message could not be applied");
+            Log.MessageNotApplied(_logger, ex);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Fusion.Core;
 using Fusion.Runtime;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,9 @@ internal sealed class DistributedLevel : IDistributedLevel
     private readonly SemaphoreSlim _replaySignal = new(0);
     private readonly SemaphoreSlim _replayGate = new(1, 1);
     private readonly LogThrottle _unreadableLog = new(TimeSpan.FromSeconds(10));
+    private readonly CacheDiagnostics _diagnostics;
+    private readonly LogThrottle _failedLog, _refusedLog;
+    private readonly KeyValuePair<string, object?> _nameTag;
     // Invalidations Redis has not received yet, merged per tag ("" for Clear: a tag is never empty).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Invalidation> _pendingMarks = new(StringComparer.Ordinal);
     // Tags whose mark this node has read from L2 since it last connected ("" for Clear).
@@ -42,22 +46,44 @@ internal sealed class DistributedLevel : IDistributedLevel
     public long UnreadablePayloads, FailedOperations, Replayed, ParkedOperations, DroppedOperations, RefusedWrites, Unserializable;
 
     public DistributedLevel(Task<IConnectionMultiplexer> connecting, bool ownsConnection, DistributedSettings settings,
-        Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, ILogger logger)
+        Guid instanceId, MemoryLevel memory, FlightTable flights, Clock clock, CacheDiagnostics diagnostics)
     {
         _ownsConnection = ownsConnection;
         _settings = settings;
         _serializer = settings.Serializer;
         _memory = memory;
         _clock = clock;
-        _logger = logger;
+        _diagnostics = diagnostics;
+        _logger = diagnostics.Logger;
+        _nameTag = diagnostics.NameTag;
+        _failedLog = new LogThrottle(diagnostics.Levels.AggregationWindow);
+        _refusedLog = new LogThrottle(diagnostics.Levels.AggregationWindow);
         _redis = new RedisLevel(_connection, settings.CacheName, settings.MaxClockSkew);
-        _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, clock, settings.MaxClockSkew, logger);
+        _backplane = new Backplane(_connection, settings.CacheName, instanceId, memory, clock, settings.MaxClockSkew, diagnostics);
         _queue = new RecoveryQueue(settings.RecoveryCapacity, settings.RecoveryMaxBytes);
         memory.Invalidations.Forgotten += tag => _learned.TryRemove(tag, out _);
         _disconnectedAt = clock.Now; // until the connection is there
-        _ = Attach(connecting);
-        _ = ReplayLoop();
+        DistributedTelemetry.Register(this, diagnostics.Name);
+        // The background work belongs to no caller: its spans must not become children of whatever activity is current
+        // where the cache is built (a request that built it would otherwise parent every replay for the process's life).
+        var ambient = Activity.Current;
+        Activity.Current = null;
+        try
+        {
+            _ = Attach(connecting);
+            _ = ReplayLoop();
+        }
+        finally
+        {
+            Activity.Current = ambient;
+        }
     }
+
+    /// <summary>The cache's name (telemetry).</summary>
+    public string Name => _diagnostics.Name;
+
+    /// <summary>Whether the circuit breaker is open now: L2 is skipped (reads miss, writes queue) until it closes.</summary>
+    public bool BreakerOpen => CircuitBreaker.isOpen(_clock.Now, Volatile.Read(ref _breakerOpenUntil));
 
     /// <summary>Takes the connection when it arrives; the cache works on L1 meanwhile.</summary>
     private async Task Attach(Task<IConnectionMultiplexer> connecting)
@@ -69,7 +95,7 @@ internal sealed class DistributedLevel : IDistributedLevel
         }
         catch (Exception ex)
         {
-            _logger.LogError("Fusion: could not set up the Redis connection; the cache works on L1 only: {Error}", Short(ex));
+            Log.ConnectionSetupFailed(_logger, Short(ex));
             return;
         }
         if (_stopping.IsCancellationRequested)
@@ -85,7 +111,7 @@ internal sealed class DistributedLevel : IDistributedLevel
         {
             // The first attempt failed before these handlers were attached (its event is gone): say so now, with
             // the reason the multiplexer kept (no secrets: the configuration is not logged).
-            _logger.LogWarning("Fusion: could not connect to Redis yet; the cache works on L1 and retries: {Error}", FirstFailure(connection));
+            Log.NotConnectedYet(_logger, FirstFailure(connection));
             _ = _backplane.EnsureSubscribed();
         }
     }
@@ -119,6 +145,7 @@ internal sealed class DistributedLevel : IDistributedLevel
         // state than this node's own last write, so what is there must not be read back (a Remove queued here would
         // otherwise see its removed value return into L1, and stay there: a node ignores its own notifications).
         if (_queue.Owes(key)) return FSharpValueOption<Entry>.ValueNone;
+        using var span = DistributedTelemetry.Start(DistributedTelemetry.ReadSpan, Name, key);
         byte[]? bytes;
         try
         {
@@ -126,31 +153,40 @@ internal sealed class DistributedLevel : IDistributedLevel
         }
         catch (Exception ex)
         {
-            Failed("read", key, ex);
-            return FSharpValueOption<Entry>.ValueNone;
+            Failed("read", key, ex, span);
+            return ReadAs("error", span);
         }
-        if (bytes is null) return FSharpValueOption<Entry>.ValueNone;
+        if (bytes is null) return ReadAs("miss", span);
         // The decoder refuses what the write guard ignores (a stamp beyond the skew bound included), so an
         // unreadable entry is a miss that the next write replaces.
         if (!EnvelopeCodec.TryDecode(bytes, _redis.LatestPlausible(_clock.Now), out var header, out var payload, out var error))
-            return Unreadable(key, error!);
+            return Unreadable(key, error!, span);
         _clock.Observe(header.Timestamp); // our next write comes after the one we read
-        if (header.IsTombstone) return FSharpValueOption<Entry>.ValueNone; // removed
+        if (header.IsTombstone) return ReadAs("miss", span); // removed
         Entry entry;
         try
         {
             object? value = _serializer.Deserialize<T>(payload);
             // A serializer that reads "null" back: the cache holds no null (Either cannot carry one).
-            if (value is null) return Unreadable(key, $"the serializer read a null {typeof(T).Name}");
+            if (value is null) return Unreadable(key, $"the serializer read a null {typeof(T).Name}", span);
             entry = header.ToEntry(value);
         }
         catch (Exception ex)
         {
-            return Unreadable(key, $"not a {typeof(T).Name}: {ex.Message}");
+            return Unreadable(key, $"not a {typeof(T).Name}: {ex.Message}", span);
         }
         await LearnOnce(entry.Tags).ConfigureAwait(false); // a tag first met here: its invalidation, if any, from L2
+        ReadAs("hit", span);
         // Seen through this node's invalidations: an entry a RemoveByTag or a Clear covers is absent, or stale.
         return _memory.Invalidations.View(FSharpValueOption<Entry>.NewValueSome(entry));
+    }
+
+    /// <summary>Counts an L2 read by its result and tags its span; returns "nothing" for the misses to return.</summary>
+    private FSharpValueOption<Entry> ReadAs(string result, Activity? span)
+    {
+        if (DistributedTelemetry.Reads.Enabled) DistributedTelemetry.Reads.Add(1, _nameTag, new(DistributedTelemetry.ResultTag, result));
+        span?.SetTag(DistributedTelemetry.ResultTag, result);
+        return FSharpValueOption<Entry>.ValueNone;
     }
 
     /// <summary>Applies an L2 change and sends a notification, waiting for each only when the options say so.
@@ -168,8 +204,7 @@ internal sealed class DistributedLevel : IDistributedLevel
             // Not in L2, so not announced either: the other nodes would drop their copy and re-read L2's older
             // value as if it were the newest (SEMANTICS §4). The value stays in this node's L1 only.
             Interlocked.Increment(ref Unserializable);
-            _logger.LogError("Fusion: the value for key {Key} could not be serialized; it stays in this node's memory only (not written to L2, not announced): {Error}",
-                LogText.Of(key), LogText.Of(ex.Message));
+            Log.ValueUnserializable(_logger, LogText.Of(key), LogText.Of(ex.Message));
             return Task.CompletedTask;
         }
         if (write is { What: L2Write.Kind.Put }) AtomicMax.Raise(ref _longestLifetime, InvalidationLife.lifetime(write.Timestamp, write.PhysicalExpiry));
@@ -194,17 +229,40 @@ internal sealed class DistributedLevel : IDistributedLevel
     private async Task InvalidateNow(string? tag, Invalidation mark, TimeSpan timeout)
     {
         if (!Available) { QueueMark(tag, mark); return; }
+        using var span = _settings.BackplaneOnly ? null : DistributedTelemetry.Start(DistributedTelemetry.WriteSpan, Name, null);
+        span?.SetTag(DistributedTelemetry.OperationTag, "invalidate");
+        if (tag is not null) span?.SetTag(Telemetry.TagTag, tag);
         try
         {
-            if (!_settings.BackplaneOnly) await Within(_redis.MergeMark(tag, mark, MarkLifetime), timeout).ConfigureAwait(false);
+            if (!_settings.BackplaneOnly)
+            {
+                await Within(_redis.MergeMark(tag, mark, MarkLifetime), timeout).ConfigureAwait(false);
+                Wrote("invalidate", "written", span);
+            }
             await Within(_backplane.PublishMark(tag, mark), timeout).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            Failed("invalidation", tag ?? "(clear)", ex);
+            Failed("invalidation", tag ?? "(clear)", ex, span);
+            span?.SetTag(DistributedTelemetry.ResultTag, "queued");
             QueueMark(tag, mark); // merging again is harmless: the script keeps the later marks
         }
     }
+
+    /// <summary>Counts an L2 change Redis applied (or refused as older) and tags its span.</summary>
+    private void Wrote(string operation, string result, Activity? span)
+    {
+        if (DistributedTelemetry.Writes.Enabled)
+            DistributedTelemetry.Writes.Add(1, _nameTag, new(DistributedTelemetry.OperationTag, operation), new(DistributedTelemetry.ResultTag, result));
+        span?.SetTag(DistributedTelemetry.ResultTag, result);
+    }
+
+    private static string OperationOf(L2Write write) => write.What switch
+    {
+        L2Write.Kind.Put => "set",
+        L2Write.Kind.Remove => "remove",
+        _ => "expire",
+    };
 
     /// <summary>How long an invalidation mark stays in L2: as long as any entry written here may live (at least an hour).</summary>
     private TimeSpan MarkLifetime => TimeSpan.FromTicks(InvalidationLife.markLifetime(Volatile.Read(ref _longestLifetime)));
@@ -223,19 +281,25 @@ internal sealed class DistributedLevel : IDistributedLevel
             if (!_pendingMarks.TryRemove(tag, out var mark)) continue;
             try
             {
-                if (!_settings.BackplaneOnly) await Within(_redis.MergeMark(tag.Length == 0 ? null : tag, mark, MarkLifetime), ReplayTimeout).ConfigureAwait(false);
+                if (!_settings.BackplaneOnly)
+                {
+                    await Within(_redis.MergeMark(tag.Length == 0 ? null : tag, mark, MarkLifetime), ReplayTimeout).ConfigureAwait(false);
+                    Wrote("invalidate", "written", null);
+                }
                 await Within(_backplane.PublishMark(tag.Length == 0 ? null : tag, mark), ReplayTimeout).ConfigureAwait(false);
                 Interlocked.Increment(ref Replayed);
             }
             catch (Exception ex) when (IsConnectionLevel(ex))
             {
+                CountError("replay", ex);
                 QueueMark(tag.Length == 0 ? null : tag, mark);
                 return false;
             }
             catch (Exception ex)
             {
+                CountError("replay", ex);
                 Interlocked.Increment(ref DroppedOperations);
-                _logger.LogError("Fusion: Redis refused the invalidation of tag {Tag}; it is dropped: {Error}", LogText.Of(tag.Length == 0 ? "(clear)" : tag), Short(ex));
+                Log.InvalidationDropped(_logger, _diagnostics.Levels.DistributedRefusal, LogText.Of(tag.Length == 0 ? "(clear)" : tag), Short(ex));
             }
         }
         return true;
@@ -273,8 +337,8 @@ internal sealed class DistributedLevel : IDistributedLevel
         catch (Exception ex)
         {
             // Unlearned marks are tried again on the next read; a refusal (an ACL without the mark keys) is worth a warning.
-            if (IsConnectionLevel(ex)) _logger.LogDebug("Fusion: could not read invalidation marks from L2 yet: {Error}", Short(ex));
-            else _logger.LogWarning("Fusion: Redis refused reading invalidation marks (RemoveByTag, Clear): {Error}", Short(ex));
+            if (IsConnectionLevel(ex)) Log.MarksNotReadYet(_logger, Short(ex));
+            else Log.MarksRefused(_logger, Short(ex));
         }
     }
 
@@ -303,16 +367,24 @@ internal sealed class DistributedLevel : IDistributedLevel
     {
         // Behind what the key already owes Redis, never before it: the replay sends the merge in order.
         if (!Available || _queue.Owes(key)) { Queue(key, write, notice); return Sent.Queued; }
+        using var span = DistributedTelemetry.Start(DistributedTelemetry.WriteSpan, Name, key);
+        span?.SetTag(DistributedTelemetry.OperationTag, OperationOf(write));
         try
         {
             var refusedBy = await Within<(long Timestamp, long Origin)?>(_redis.Apply(key, write, _clock.Now), timeout).ConfigureAwait(false);
-            if (refusedBy is not { } winner) return Sent.Written;
+            if (refusedBy is not { } winner)
+            {
+                Wrote(OperationOf(write), "written", span);
+                return Sent.Written;
+            }
+            Wrote(OperationOf(write), "refused", span);
             Refused(key, write, winner);
             return Sent.Refused;
         }
         catch (Exception ex)
         {
-            Failed("write", key, ex);
+            Failed("write", key, ex, span);
+            span?.SetTag(DistributedTelemetry.ResultTag, "queued");
             Queue(key, write, notice);
             return Sent.Queued;
         }
@@ -324,8 +396,7 @@ internal sealed class DistributedLevel : IDistributedLevel
     private void Refused(string key, L2Write write, (long Timestamp, long Origin) winner)
     {
         Interlocked.Increment(ref RefusedWrites);
-        _logger.LogDebug("Fusion: L2 refused the {What} of key {Key} stamped {Ours} by this node: it holds a later write stamped {Theirs} (origin {Origin})",
-            write.What, LogText.Of(key), write.Timestamp, winner.Timestamp, winner.Origin);
+        Log.WriteSuperseded(_logger, write.What.ToString(), LogText.Of(key), write.Timestamp, winner.Timestamp, winner.Origin);
         var seen = Remote.NewSet(winner.Timestamp, winner.Origin);
         var now = _clock.Now;
         _memory.Write(key, current => Lifecycle.applyRemote(now, current, seen), Fusion.Core.Write.NewRemote(winner.Timestamp, winner.Origin));
@@ -335,13 +406,15 @@ internal sealed class DistributedLevel : IDistributedLevel
     {
         if (await sent.ConfigureAwait(false) != Sent.Written) return; // queued with its write, or refused: nothing new to tell
         if (!Available || _queue.Owes(key)) { Queue(key, null, notice); return; }
+        using var span = DistributedTelemetry.Start(DistributedTelemetry.PublishSpan, Name, key);
+        span?.SetTag(DistributedTelemetry.MessageTag, DistributedTelemetry.KindOf(notice));
         try
         {
             await Within(_backplane.Publish(key, notice), timeout).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            Failed("notification", key, ex);
+            Failed("notification", key, ex, span);
             Queue(key, null, notice);
         }
     }
@@ -356,8 +429,8 @@ internal sealed class DistributedLevel : IDistributedLevel
     private void Dropped(IReadOnlyCollection<string> keys, string why)
     {
         Interlocked.Add(ref DroppedOperations, keys.Count);
-        _logger.LogWarning("Fusion: {Why}; dropped the queued L2 operations of {Count} key(s), among them {Keys}",
-            why, keys.Count, string.Join(", ", keys.Take(5).Select(k => LogText.Of(k, 80))));
+        if (_logger.IsEnabled(LogLevel.Warning))
+            Log.QueuedOperationsDropped(_logger, why, keys.Count, string.Join(", ", keys.Take(5).Select(k => LogText.Of(k, 80))));
     }
 
     /// <summary>Replays the queue whenever Redis is reachable: on reconnect, and every recovery delay.</summary>
@@ -374,7 +447,7 @@ internal sealed class DistributedLevel : IDistributedLevel
             catch (OperationCanceledException) when (token.IsCancellationRequested) { return; }
             catch (Exception ex)
             {
-                _logger.LogError(ex, "Fusion: the recovery loop failed unexpectedly; it goes on");
+                Log.RecoveryLoopFailed(_logger, ex);
             }
         }
     }
@@ -411,16 +484,24 @@ internal sealed class DistributedLevel : IDistributedLevel
     /// away. What was not sent goes back to the queue, merged with what arrived meanwhile.</summary>
     private async Task<bool> ReplayKey(string key, Pending<L2Write> pending)
     {
+        using var span = DistributedTelemetry.Start(DistributedTelemetry.ReplaySpan, Name, key);
         try
         {
             if (pending.Replace.IsSome)
             {
-                if (await Within(_redis.Apply(key, pending.Replace.Value, _clock.Now), ReplayTimeout).ConfigureAwait(false) is { } winner) Refused(key, pending.Replace.Value, winner);
+                var write = pending.Replace.Value;
+                if (await Within(_redis.Apply(key, write, _clock.Now), ReplayTimeout).ConfigureAwait(false) is { } winner)
+                {
+                    Wrote(OperationOf(write), "refused", null);
+                    Refused(key, write, winner);
+                }
+                else Wrote(OperationOf(write), "written", null);
                 pending = Recovery.sentReplace(pending);
             }
             if (pending.Expire.IsSome)
             {
                 await Within(_redis.Apply(key, pending.Expire.Value, _clock.Now), ReplayTimeout).ConfigureAwait(false);
+                Wrote("expire", "written", null);
                 pending = Recovery.sentExpire(pending);
             }
             if (pending.ReplaceNotice.IsSome)
@@ -438,27 +519,28 @@ internal sealed class DistributedLevel : IDistributedLevel
         }
         catch (Exception ex)
         {
+            CountError("replay", ex);
+            if (span is not null) Telemetry.Fail(span, DistributedTelemetry.TypeOf(ex), Short(ex));
             var error = IsConnectionLevel(ex) ? ReplayError.Connection : ReplayError.Key;
             var decision = Recovery.afterFailure(error, pending.Attempts, _clock.Now, _settings.RecoveryDelay);
             if (decision.IsPause)
             {
-                _logger.LogDebug("Fusion: recovery replay paused, Redis is still unavailable: {Error}", Short(ex));
+                Log.ReplayPaused(_logger, Short(ex));
                 Requeue(key, pending);
                 return false;
             }
             Interlocked.Increment(ref ParkedOperations);
+            var level = _diagnostics.Levels.DistributedRefusal;
             if (decision.IsRetryAt)
             {
                 var retryAt = decision.At;
-                _logger.LogError("Fusion: Redis refused the queued operations of key {Key} (attempt {Attempt} of {Max}); the key is parked until {RetryAt:O}, other keys go on: {Error}",
-                    LogText.Of(key), pending.Attempts + 1, Recovery.MaxAttempts, new DateTime(retryAt, DateTimeKind.Utc), Short(ex));
+                Log.KeyParked(_logger, level, LogText.Of(key), pending.Attempts + 1, Recovery.MaxAttempts, new DateTime(retryAt, DateTimeKind.Utc), Short(ex));
                 Requeue(key, Recovery.failed(retryAt, pending));
             }
             else
             {
                 Interlocked.Increment(ref DroppedOperations);
-                _logger.LogError("Fusion: Redis refused the queued operations of key {Key} {Max} times; they are dropped: {Error}",
-                    LogText.Of(key), Recovery.MaxAttempts, Short(ex));
+                Log.KeyDropped(_logger, level, LogText.Of(key), Recovery.MaxAttempts, Short(ex));
             }
             return true;
         }
@@ -474,12 +556,11 @@ internal sealed class DistributedLevel : IDistributedLevel
     {
         var reason = e.Exception is null ? "" : Short(e.Exception);
         if (Interlocked.CompareExchange(ref _disconnectedAt, _clock.Now, 0) == 0)
-            _logger.LogWarning("Fusion: lost the connection to Redis ({Failure}); serving from L1 until it is back: {Error}", e.FailureType, reason);
+            Log.ConnectionLost(_logger, e.FailureType.ToString(), reason);
         // Still not connected (never yet, or not again): every failed attempt is worth knowing (a wrong password, an
         // untrusted certificate), but not a line per retry.
         else if (_connectFailureLog.ShouldLog(_clock.Now, out var skipped))
-            _logger.LogWarning("Fusion: could not connect to Redis ({Failure}); the cache works on L1 and retries ({Skipped} more failed attempts not logged): {Error}",
-                e.FailureType, skipped, reason);
+            Log.ConnectAttemptFailed(_logger, e.FailureType.ToString(), skipped, reason);
     }
 
     private readonly LogThrottle _connectFailureLog = new(TimeSpan.FromSeconds(30));
@@ -521,18 +602,17 @@ internal sealed class DistributedLevel : IDistributedLevel
                 // The multiplexer re-subscribes by itself, on its own schedule: a probe that comes back through the
                 // channel shows the subscription is live again. Without it (timed out), revalidate anyway.
                 var live = await _backplane.Probe(ProbeTimeout, _stopping.Token).ConfigureAwait(false);
-                if (!live) _logger.LogWarning("Fusion: the backplane did not echo a probe within {Timeout}; revalidating L1 anyway", ProbeTimeout);
+                if (!live) Log.ProbeNotEchoed(_logger, ProbeTimeout);
                 await LearnAfterReconnect().ConfigureAwait(false);
                 var (checkedCopies, changed) = await Revalidate(disconnectedAt).ConfigureAwait(false);
                 Volatile.Write(ref _revalidating, 0);
-                _logger.LogInformation("Fusion: connected to Redis; {Checked} copies checked against L2 ({Changed} changed while away); replaying {Count} queued operations",
-                    checkedCopies, changed, _queue.Count);
+                Log.Reconnected(_logger, checkedCopies, changed, _queue.Count);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { return; }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "Fusion: the reconnect work failed unexpectedly");
+            Log.ReconnectWorkFailed(_logger, ex);
         }
         finally
         {
@@ -579,7 +659,7 @@ internal sealed class DistributedLevel : IDistributedLevel
             {
                 var now = _clock.Now;
                 _memory.UpdateAll(entry => Lifecycle.revalidate(now, disconnectedAt, entry));
-                _logger.LogWarning("Fusion: checking L1 against L2 after the reconnect failed; the copies not checked yet are expired instead: {Error}", Short(ex));
+                Log.RevalidationFailed(_logger, Short(ex));
                 return (checkedCopies, changed);
             }
             var latest = _redis.LatestPlausible(_clock.Now);
@@ -605,24 +685,38 @@ internal sealed class DistributedLevel : IDistributedLevel
     /// Redis would otherwise hold the pass, and Dispose's drain, for the client's own timeout).</summary>
     private static readonly TimeSpan ReplayTimeout = TimeSpan.FromSeconds(2);
 
-    private void Failed(string what, string key, Exception ex)
+    private void Failed(string what, string key, Exception ex, Activity? span)
     {
         Interlocked.Increment(ref FailedOperations);
+        CountError(what, ex);
+        if (span is not null) Telemetry.Fail(span, DistributedTelemetry.TypeOf(ex), Short(ex));
         // Only Redis being away (or slow) opens the breaker: one key's server error must not turn L2 off for all.
         var connection = IsConnectionLevel(ex);
-        if (connection) Volatile.Write(ref _breakerOpenUntil, CircuitBreaker.openUntil(_clock.Now, _settings.CircuitBreakerDuration, long.MinValue));
-        // Expected while Redis is away: one short line, no stack trace. A per-key error is the operator's to fix.
-        if (connection) _logger.LogWarning("Fusion: Redis {What} for key {Key} failed: {Error}", what, LogText.Of(key), Short(ex));
-        else _logger.LogError("Fusion: Redis refused the {What} for key {Key}: {Error}", what, LogText.Of(key), Short(ex));
+        var now = _clock.Now;
+        if (connection) Volatile.Write(ref _breakerOpenUntil, CircuitBreaker.openUntil(now, _settings.CircuitBreakerDuration, long.MinValue));
+        // Expected while Redis is away: one short line, no stack trace, repeats aggregated. A per-key error is the
+        // operator's to fix.
+        var levels = _diagnostics.Levels;
+        var level = CacheDiagnostics.LevelNow(connection ? _failedLog : _refusedLog, connection ? levels.DistributedError : levels.DistributedRefusal, now, out var aggregated);
+        if (level == LogLevel.None || !_logger.IsEnabled(level)) return;
+        if (connection) Log.OperationFailed(_logger, level, what, LogText.Of(key), Short(ex), aggregated);
+        else Log.OperationRefused(_logger, level, what, LogText.Of(key), Short(ex), aggregated);
     }
 
-    private FSharpValueOption<Entry> Unreadable(string key, string reason)
+    /// <summary>Counts a failed Redis operation by what it was and the exception's type.</summary>
+    private void CountError(string operation, Exception ex)
+    {
+        if (DistributedTelemetry.Errors.Enabled)
+            DistributedTelemetry.Errors.Add(1, _nameTag, new(DistributedTelemetry.OperationTag, operation), new(Telemetry.ErrorTypeTag, DistributedTelemetry.TypeOf(ex)));
+    }
+
+    private FSharpValueOption<Entry> Unreadable(string key, string reason, Activity? span)
     {
         Interlocked.Increment(ref UnreadablePayloads);
         if (_unreadableLog.ShouldLog(_clock.Now, out var skipped))
-            _logger.LogWarning("Fusion: the L2 payload for key {Key} is unreadable ({Reason}); treated as a miss, replaced by the next write ({Skipped} more not logged since the last warning)",
-                LogText.Of(key), LogText.Of(reason), skipped);
-        return FSharpValueOption<Entry>.ValueNone;
+            Log.PayloadUnreadable(_logger, LogText.Of(key), LogText.Of(reason), skipped);
+        if (span is not null) Telemetry.Fail(span, "unreadable", reason);
+        return ReadAs("unreadable", span);
     }
 
     private Task<TResult> WithTimeouts<TResult>(Task<TResult> operation, TimeSpan soft, TimeSpan hard)
@@ -679,11 +773,12 @@ internal sealed class DistributedLevel : IDistributedLevel
         if (_queue.Count > 0 && _redis.IsConnected && _settings.DisposeDrain > TimeSpan.Zero)
         {
             try { Abandonable(Task.Run(ReplayOnce)).Wait(_settings.DisposeDrain); }
-            catch (Exception ex) { _logger.LogDebug("Fusion: draining the recovery queue on dispose failed: {Error}", Short(ex)); }
+            catch (Exception ex) { Log.DrainFailed(_logger, Short(ex)); }
         }
         var left = _queue.Clear();
         if (left.Length > 0) Dropped(left, "the cache is disposed with operations Redis has not received");
         _stopping.Cancel();
+        DistributedTelemetry.Unregister(this);
         _backplane.Unsubscribe();
         if (_connection.Multiplexer is { } connection)
         {
