@@ -27,8 +27,11 @@ public static class SampleApp
         builder.Services.AddSingleton<Catalog>();
 
         // OpenTelemetry: Fusion's ActivitySource and Meter are both named "Fusion.Caching".
-        builder.Services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder().AddSource("Fusion.Caching").AddInMemoryExporter(Spans).Build()!);
-        builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder().AddMeter("Fusion.Caching").AddInMemoryExporter(Metrics).Build()!);
+        // (AlwaysOn: the request's own activity is not recorded here, as this sample has no ASP.NET Core instrumentation,
+        // and the default parent-based sampler would then drop Fusion's spans under it.)
+        builder.Services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder().SetSampler(new AlwaysOnSampler())
+            .AddSource(FusionCacheTelemetry.ActivitySourceName).AddInMemoryExporter(Spans).Build()!);
+        builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder().AddMeter(FusionCacheTelemetry.MeterName).AddInMemoryExporter(Metrics).Build()!);
 
         var app = builder.Build();
         // Start the providers with the app (and dispose them with it).

@@ -35,6 +35,8 @@ public sealed class WebApiSampleTests
         var health = await http.GetAsync("/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal("Healthy", await health.Content.ReadAsStringAsync());
+        // OpenTelemetry, as the sample wires it, saw Fusion's spans (a miss is a span; a fresh hit is not).
+        lock (SampleApp.Spans) Assert.Contains(SampleApp.Spans, span => span.Source.Name == FusionCacheTelemetry.ActivitySourceName);
         await app.StopAsync();
     }
 
