@@ -13,6 +13,25 @@ public sealed class HealthCheckTests(RedisServerFixture redis) : IClassFixture<R
         await services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
     [Fact]
+    public async Task UseRegisteredConnectionMultiplexer_TakesTheContainersConnection_AndLeavesItOpen()
+    {
+        var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString());
+        var collection = new ServiceCollection().AddLogging();
+        collection.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(connection);
+        collection.AddFusionCaching("shared", o => { o.UseRegisteredConnectionMultiplexer = true; o.RedisCacheName = "di-shared"; });
+        var services = collection.BuildServiceProvider();
+        var cache = services.GetRequiredKeyedService<FusionCache>("shared");
+        await Poll.Until(() => Task.FromResult(cache.Distributed!.IsReady), Nodes.Bound, "the cache is ready on the registered connection");
+
+        await cache.Set("k", "v");
+
+        Assert.True(await connection.GetDatabase().KeyExistsAsync("di-shared:v2:k"), "the value is not in Redis under the cache's Redis name");
+        await services.DisposeAsync(); // disposes the cache, not the connection it was given
+        Assert.True(connection.IsConnected);
+        await connection.DisposeAsync();
+    }
+
+    [Fact]
     public async Task AMemoryOnlyCache_IsHealthy()
     {
         var collection = new ServiceCollection().AddLogging();
