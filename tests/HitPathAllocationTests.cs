@@ -4,7 +4,10 @@ using LanguageExt;
 namespace Fusion.Tests;
 
 /// <summary>A fresh hit allocates nothing, and a miss only what it keeps (the benchmark suite measures
-/// their time; this checks the bytes, which are exact).</summary>
+/// their time; this checks the bytes, which are exact). Nothing listens meanwhile: these tests run alone, with the
+/// telemetry tests, since a tracer started anywhere in the process (a test's, the sample web API's) gives every miss
+/// its spans.</summary>
+[Collection(Telemetry.TelemetryCollection.Name)]
 public sealed class HitPathAllocationTests
 {
     private static readonly Func<Task<Either<Err, string>>> Factory = static () => Task.FromResult(Either<Err, string>.Right("value"));

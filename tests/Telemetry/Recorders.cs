@@ -5,7 +5,8 @@ using System.Diagnostics.Metrics;
 namespace Fusion.Tests.Telemetry;
 
 /// <summary>The telemetry tests listen process-wide (a listener enables Fusion's instruments and spans for every cache):
-/// they run alone, so no other test's cache pays for spans (the allocation tests would see them) or moves a count.</summary>
+/// they run alone, so no other test's cache pays for spans or moves a count; HitPathAllocationTests run here too, so no
+/// listener of another test is alive while they count bytes.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class TelemetryCollection
 {

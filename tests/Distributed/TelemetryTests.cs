@@ -2,16 +2,17 @@ using System.Diagnostics;
 using Fusion.Tests.Distributed.Support;
 using Fusion.Tests.Redis.Support;
 using Fusion.Tests.Support;
+using Fusion.Tests.Telemetry;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
-namespace Fusion.Tests.Telemetry;
+namespace Fusion.Tests.Distributed;
 
 /// <summary>The Redis package's instruments, spans and log events on a real redis-server (docs/observability.md): L2
 /// reads and writes, backplane messages both ways, errors, the recovery queue and the circuit breaker; and no password
 /// in any log line or span.</summary>
 [Collection(TelemetryCollection.Name)]
-public sealed class DistributedTelemetryTests(RedisServerFixture redis, ITestOutputHelper log) : IClassFixture<RedisServerFixture>, IAsyncLifetime
+public sealed class TelemetryTests(RedisServerFixture redis, ITestOutputHelper log) : IClassFixture<RedisServerFixture>, IAsyncLifetime
 {
     public Task InitializeAsync() => redis.ResetAsync();
 
