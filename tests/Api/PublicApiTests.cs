@@ -5,9 +5,8 @@ namespace Fusion.Tests.Api;
 
 /// <summary>
 /// The public surface of each package, as a checked-in baseline (<c>src/*/PublicAPI.txt</c>): a change to it is a
-/// deliberate edit of that file, seen in review. The C# packages are also checked at build time by
-/// Microsoft.CodeAnalysis.PublicApiAnalyzers; this test covers the F# core too, which the analyzer cannot read, and
-/// checks that no C# signature exposes an F# record or FSharpValueOption. Regenerate with FUSION_UPDATE_API=1.
+/// deliberate edit of that file, seen in review. It covers the F# core too (Microsoft.CodeAnalysis.PublicApiAnalyzers,
+/// not wired in yet, cannot read F#), and checks that no C# signature exposes an F# record or FSharpValueOption. Regenerate with FUSION_UPDATE_API=1.
 /// </summary>
 public sealed class PublicApiTests
 {
