@@ -66,53 +66,126 @@ public sealed class FusionCache : IDisposable
     /// <summary>The invalidations this node knows (tests).</summary>
     internal Runtime.Invalidations Invalidations => _memory.Invalidations;
 
+    // GetOrSet in ten shapes, two families. A factory returns Either<Err, T> (errors as values) or the value itself (its
+    // exceptions are its failures); it takes nothing, a FactoryContext (C# infers T from the lambda's return), or a
+    // FactoryContext<T> (T given explicitly: the typed stale value). Each shape comes with and without a fail-safe default.
+    // A TimeSpan where options go is the per-call duration shorthand (FusionCacheEntryOptions.FromDuration).
+    // Every overload is the same inlined hit check; everything else is NotFresh.
+
     /// <summary>
     /// Returns the key's value, running <paramref name="factory"/> (once per key at a time, shared by
     /// every concurrent caller) when there is no fresh value. Fail-safe and timeouts per the options.
     /// </summary>
     /// <param name="key">The key; not null or empty.</param>
     /// <param name="factory">Produces the value, or <c>Left(Err)</c> when the source fails.</param>
-    /// <param name="options">Overrides of the cache-wide defaults for this call; null for none.</param>
+    /// <param name="options">Overrides of the cache-wide defaults for this call; null for none. A <see cref="TimeSpan"/>
+    /// here sets only the duration.</param>
     /// <param name="cancellationToken">Cancels this caller's wait only (<see cref="Err.Cancelled"/>).</param>
     public ValueTask<Either<Err, T>> GetOrSet<T>(
         string key, Func<Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryFresh<T>(key, options, out var entry, out var value))
-        {
-            if (Telemetry.Hits.Enabled || (entry!.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry!);
-            return new(Rights.Of(value));
-        }
-        return NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+        return Get(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
     /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
-    /// with a factory that receives the key, the stale value and its cancellation token.</summary>
+    /// with a value fail-safe serves when the factory fails and no stale value exists (only when fail-safe is on).</summary>
+    public ValueTask<Either<Err, T>> GetOrSet<T>(
+        string key, Func<Task<Either<Err, T>>> factory, Option<T> failSafeDefaultValue,
+        FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+    }
+
+    /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
+    /// with a factory that receives the key, its cancellation token and what the source said about the stale value
+    /// (<see cref="FactoryContext"/>). C# infers <typeparamref name="T"/> from what the factory returns.</summary>
+    public ValueTask<Either<Err, T>> GetOrSet<T>(
+        string key, Func<FactoryContext, Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+    }
+
+    /// <summary>As the <see cref="FactoryContext"/> overload, with a value fail-safe serves when the factory fails and no
+    /// stale value exists (only when fail-safe is on).</summary>
+    public ValueTask<Either<Err, T>> GetOrSet<T>(
+        string key, Func<FactoryContext, Task<Either<Err, T>>> factory, Option<T> failSafeDefaultValue,
+        FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+    }
+
+    /// <summary>As the <see cref="FactoryContext"/> overload, with the typed context (<see cref="FactoryContext{T}.StaleValue"/>,
+    /// <see cref="FactoryContext{T}.NotModified"/>); give <typeparamref name="T"/> explicitly: <c>GetOrSet&lt;Page&gt;(…)</c>.</summary>
     public ValueTask<Either<Err, T>> GetOrSet<T>(
         string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
-        if (TryFresh<T>(key, options, out var entry, out var value))
-        {
-            if (Telemetry.Hits.Enabled || (entry!.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry!);
-            return new(Rights.Of(value));
-        }
-        return NotFresh(key, entry, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+        return Get(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
     }
 
-    /// <summary>As the context overload, with a value fail-safe serves when the factory fails and no stale
-    /// value exists (only when fail-safe is on).</summary>
+    /// <summary>As the typed-context overload, with a value fail-safe serves when the factory fails and no stale value
+    /// exists (only when fail-safe is on).</summary>
     public ValueTask<Either<Err, T>> GetOrSet<T>(
         string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, Option<T> failSafeDefaultValue,
         FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+    }
+
+    /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
+    /// with a factory that returns the value itself: <c>cache.GetOrSet("answer", () =&gt; Task.FromResult(42))</c>. Its
+    /// exceptions (and a null value) are its failures: <c>Left(Err.FactoryFailed)</c>, or fail-safe's fallback.</summary>
+    public ValueTask<Either<Err, T>> GetOrSet<T>(
+        string key, Func<Task<T>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+    }
+
+    /// <summary>As the value-factory overload, with a value fail-safe serves when the factory fails and no stale value
+    /// exists (only when fail-safe is on).</summary>
+    public ValueTask<Either<Err, T>> GetOrSet<T>(
+        string key, Func<Task<T>> factory, Option<T> failSafeDefaultValue, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+    }
+
+    /// <summary>A value factory that receives the <see cref="FactoryContext"/>:
+    /// <c>cache.GetOrSet($"product:{id}", async ctx =&gt; await db.LoadProduct(id, ctx.CancellationToken))</c>. Its exceptions
+    /// (and a null value) are its failures.</summary>
+    public ValueTask<Either<Err, T>> GetOrSet<T>(
+        string key, Func<FactoryContext, Task<T>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+    }
+
+    /// <summary>As the value factory with a context, with a value fail-safe serves when the factory fails and no stale
+    /// value exists (only when fail-safe is on).</summary>
+    public ValueTask<Either<Err, T>> GetOrSet<T>(
+        string key, Func<FactoryContext, Task<T>> factory, Option<T> failSafeDefaultValue,
+        FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return Get(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+    }
+
+    // The hit, inlined into each overload (a fresh hit allocates nothing); everything else is NotFresh.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ValueTask<Either<Err, T>> Get<T>(string key, Factory<T> factory, Option<T> failSafeDefaultValue, FusionCacheEntryOptions? options, CancellationToken cancellationToken)
+    {
         if (TryFresh<T>(key, options, out var entry, out var value))
         {
             if (Telemetry.Hits.Enabled || (entry!.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry!);
             return new(Rights.Of(value));
         }
-        return NotFresh(key, entry, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+        return NotFresh(key, entry, factory, failSafeDefaultValue, options, cancellationToken);
     }
 
     /// <summary>Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured).
