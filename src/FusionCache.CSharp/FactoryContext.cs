@@ -88,6 +88,9 @@ public abstract class FactoryContext
         return Err.NewFactoryFailed($"{exception.Message} (key '{Key}')", exception);
     }
 
+    /// <summary>A value: <c>return ctx.Ok(count);</c> (beside <see cref="Fail(string)"/>, the two answers of an <c>Either</c> factory).</summary>
+    public Either<Err, TValue> Ok<TValue>(TValue value) => Either<Err, TValue>.Right(value);
+
     /// <summary>A new value, with what the source said about it (its ETag and LastModified), for the next conditional refresh.</summary>
     public Either<Err, TValue> Modified<TValue>(TValue value, string? etag = null, DateTimeOffset? lastModified = null)
     {
