@@ -191,21 +191,38 @@ public sealed class FusionCache : IDisposable
     /// <summary>Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured).
     /// Completes once L2 has it, unless L2 operations run in the background; an L2 failure is queued for
     /// recovery, never thrown.</summary>
+    /// <param name="key">The key; not null or empty.</param>
+    /// <param name="value">The value; not null.</param>
+    /// <param name="options">Overrides of the cache-wide defaults for this call; null for none.</param>
+    /// <param name="cancellationToken">Already cancelled: nothing is written (<see cref="OperationCanceledException"/>). Cancelled
+    /// while L2 is written: this caller stops waiting (<see cref="OperationCanceledException"/>); the write, already in L1, still
+    /// reaches L2 and the other nodes.</param>
     public ValueTask Set<T>(string key, T value, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckKey(key);
         if (value is null) Throw.NullArgument(nameof(value));
+        cancellationToken.ThrowIfCancellationRequested();
         var o = Resolve(options);
         var now = _clock.Now;
         var stamp = _clock.Stamp(now);
-        return Run<T>(Telemetry.SetSpan, key, Commands.set(o, now, stamp, _clock.Jitter(o), _clock.Origin, _distributed is not null, value), o);
+        return Waited(Run<T>(Telemetry.SetSpan, key, Commands.set(o, now, stamp, _clock.Jitter(o), _clock.Origin, _distributed is not null, value), o), cancellationToken);
     }
+
+    /// <summary>A write is applied (in L1, and handed to L2) before the caller waits for it: a cancelled wait ends only
+    /// the wait, never the write, so nothing acknowledged to another caller or node is half done.</summary>
+    private static ValueTask Waited(ValueTask operation, CancellationToken cancellationToken) =>
+        operation.IsCompleted || !cancellationToken.CanBeCanceled ? operation : new ValueTask(operation.AsTask().WaitAsync(cancellationToken));
 
     /// <summary>The key's value if it is fresh (or stale, with <see cref="FusionCacheEntryOptions.AllowStaleOnReadOnly"/>)
     /// and of type <typeparamref name="T"/>; never runs a factory. On an L1 miss it reads L2 when configured.</summary>
+    /// <param name="key">The key; not null or empty.</param>
+    /// <param name="options">Overrides of the cache-wide defaults for this call; null for none.</param>
+    /// <param name="cancellationToken">Cancelled before or during the L2 read: <see cref="OperationCanceledException"/> (not a
+    /// None, which would say the key is absent).</param>
     public ValueTask<Option<T>> TryGet<T>(string key, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckKey(key);
+        cancellationToken.ThrowIfCancellationRequested();
         var o = Resolve(options);
         // A read never deletes or rewrites an entry, a Dead one included (SEMANTICS §3.6): eviction reclaims it.
         if (Core.Flight.readsMemory(o) && _memory.TryGet(key, out var entry) && EntryModule.readableWithoutFactory(o.AllowStaleOnReadOnly, _clock.Now, entry))
@@ -215,13 +232,14 @@ public sealed class FusionCache : IDisposable
         }
         if (Telemetry.Misses.Enabled) _diagnostics.Miss();
         if (_distributed is null || o.SkipDistributedCacheRead) return new(Option<T>.None);
-        return TryGetDistributed<T>(key, o);
+        return TryGetDistributed<T>(key, o, cancellationToken);
     }
 
-    private async ValueTask<Option<T>> TryGetDistributed<T>(string key, EntryOptions o)
+    private async ValueTask<Option<T>> TryGetDistributed<T>(string key, EntryOptions o, CancellationToken cancellationToken)
     {
         var epoch = _memory.Epoch(key); // a write from here on keeps what this read finds out of L1
-        var found = await _distributed!.Read<T>(key, o.DistributedCacheSoftTimeout, o.DistributedCacheHardTimeout).ConfigureAwait(false);
+        var reading = _distributed!.Read<T>(key, o.DistributedCacheSoftTimeout, o.DistributedCacheHardTimeout);
+        var found = await (cancellationToken.CanBeCanceled ? reading.WaitAsync(cancellationToken) : reading).ConfigureAwait(false);
         if (found.IsNone) return Option<T>.None;
         var now = _clock.Now;
         var entry = Lifecycle.fromDistributed(o, now, found.Value);
@@ -231,11 +249,16 @@ public sealed class FusionCache : IDisposable
     }
 
     /// <summary>Deletes the key (from L2 too, and tells the other nodes); it is no longer a fail-safe fallback either.</summary>
+    /// <param name="key">The key; not null or empty.</param>
+    /// <param name="options">Overrides of the cache-wide defaults for this call; null for none.</param>
+    /// <param name="cancellationToken">As for <see cref="Set{T}"/>: already cancelled, nothing is removed; cancelled later, only
+    /// the wait for L2 ends.</param>
     public ValueTask Remove(string key, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckKey(key);
+        cancellationToken.ThrowIfCancellationRequested();
         var o = Resolve(options);
-        return Run<object>(Telemetry.RemoveSpan, key, Commands.remove(o, _clock.Stamp(_clock.Now), _clock.Origin, _distributed is not null), o);
+        return Waited(Run<object>(Telemetry.RemoveSpan, key, Commands.remove(o, _clock.Stamp(_clock.Now), _clock.Origin, _distributed is not null), o), cancellationToken);
     }
 
     /// <summary>Makes every entry written with <paramref name="tag"/> before this call absent; with
@@ -246,20 +269,29 @@ public sealed class FusionCache : IDisposable
     public ValueTask RemoveByTag(string tag, bool allowFailSafe = false, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", nameof(tag));
-        return Invalidate(tag, allowFailSafe);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Waited(Invalidate(tag, allowFailSafe), cancellationToken);
     }
 
     /// <summary>As <see cref="RemoveByTag(string, bool, CancellationToken)"/>, for each of <paramref name="tags"/>.</summary>
     public async ValueTask RemoveByTag(IEnumerable<string> tags, bool allowFailSafe = false, CancellationToken cancellationToken = default)
     {
         if (tags is null) Throw.NullArgument(nameof(tags));
-        foreach (var tag in tags) await RemoveByTag(tag, allowFailSafe, cancellationToken).ConfigureAwait(false);
+        // Every tag is checked before any is invalidated; a cancellation between two ends the wait, not the ones begun.
+        var all = tags.ToArray();
+        foreach (var tag in all)
+            if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", nameof(tags));
+        foreach (var tag in all) await RemoveByTag(tag, allowFailSafe, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Makes every entry written before this call absent; with <paramref name="allowFailSafe"/>, stale instead
     /// (still a fail-safe fallback). Entries written after it are untouched. Lazy: nothing is scanned or freed at once
     /// (eviction reclaims the memory). Across nodes as <see cref="RemoveByTag(string, bool, CancellationToken)"/>.</summary>
-    public ValueTask Clear(bool allowFailSafe = false, CancellationToken cancellationToken = default) => Invalidate(null, allowFailSafe);
+    public ValueTask Clear(bool allowFailSafe = false, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Waited(Invalidate(null, allowFailSafe), cancellationToken);
+    }
 
     /// <summary>An invalidation of <paramref name="tag"/> (null: the whole cache), stamped like a write: here at once, then
     /// L2 and the other nodes.</summary>
@@ -291,12 +323,17 @@ public sealed class FusionCache : IDisposable
 
     /// <summary>Makes the key's entry stale everywhere: the next read runs the factory, and the old value
     /// stays a fail-safe fallback until its physical expiry.</summary>
+    /// <param name="key">The key; not null or empty.</param>
+    /// <param name="options">Overrides of the cache-wide defaults for this call; null for none.</param>
+    /// <param name="cancellationToken">As for <see cref="Set{T}"/>: already cancelled, nothing is expired; cancelled later, only
+    /// the wait for L2 ends.</param>
     public ValueTask Expire(string key, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckKey(key);
+        cancellationToken.ThrowIfCancellationRequested();
         var o = Resolve(options);
         var now = _clock.Now;
-        return Run<object>(Telemetry.ExpireSpan, key, Commands.expire(o, now, _clock.Stamp(now), _clock.Origin, _distributed is not null), o);
+        return Waited(Run<object>(Telemetry.ExpireSpan, key, Commands.expire(o, now, _clock.Stamp(now), _clock.Origin, _distributed is not null), o), cancellationToken);
     }
 
     /// <summary>Applies a command's effects: L1 now (superseding the key's running flight), L2 and the
