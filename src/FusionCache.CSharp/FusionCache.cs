@@ -188,6 +188,57 @@ public sealed class FusionCache : IDisposable
         return NotFresh(key, entry, factory, failSafeDefaultValue, options, cancellationToken);
     }
 
+    // GetOrSetEntry: GetOrSet with the value's metadata (CachedValue). Its own methods, so the plain GetOrSet's hit stays
+    // as small as it is; the miss path is the same one (Miss, with the EntryReply shape).
+
+    /// <summary>As <see cref="GetOrSet{T}(string, Func{FactoryContext, Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
+    /// with what the cache knows about the value: stale or not, where it came from (memory, Redis, the factory, fail-safe),
+    /// and when it was produced (<see cref="CachedValue{T}"/>).</summary>
+    public ValueTask<Either<Err, CachedValue<T>>> GetOrSetEntry<T>(
+        string key, Func<FactoryContext, Task<Either<Err, T>>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return GetEntry(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+    }
+
+    /// <summary>As the <see cref="GetOrSetEntry{T}(string, Func{FactoryContext, Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>
+    /// overload, with a fail-safe default value (<see cref="ValueSource.FailSafeDefault"/> when it is served).</summary>
+    public ValueTask<Either<Err, CachedValue<T>>> GetOrSetEntry<T>(
+        string key, Func<FactoryContext, Task<Either<Err, T>>> factory, Option<T> failSafeDefaultValue,
+        FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return GetEntry(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+    }
+
+    /// <summary>As <see cref="GetOrSetEntry{T}(string, Func{FactoryContext, Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
+    /// with a factory that returns the value itself (its exceptions are its failures).</summary>
+    public ValueTask<Either<Err, CachedValue<T>>> GetOrSetEntry<T>(
+        string key, Func<FactoryContext, Task<T>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return GetEntry(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
+    }
+
+    /// <summary>As the value-factory <c>GetOrSetEntry</c>, with a fail-safe default value.</summary>
+    public ValueTask<Either<Err, CachedValue<T>>> GetOrSetEntry<T>(
+        string key, Func<FactoryContext, Task<T>> factory, Option<T> failSafeDefaultValue,
+        FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (factory is null) Throw.NullArgument(nameof(factory));
+        return GetEntry(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
+    }
+
+    private ValueTask<Either<Err, CachedValue<T>>> GetEntry<T>(string key, Factory<T> factory, Option<T> failSafeDefaultValue, FusionCacheEntryOptions? options, CancellationToken cancellationToken)
+    {
+        if (TryFresh<T>(key, options, out var entry, out var value))
+        {
+            if (Telemetry.Hits.Enabled || (entry!.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry!);
+            return new(Either<Err, CachedValue<T>>.Right(new CachedValue<T>(value, entry!.IsStale, entry.IsStale ? ValueSource.FailSafe : ValueSource.Memory, entry.Timestamp)));
+        }
+        return Miss<T, Either<Err, CachedValue<T>>, EntryReply<T>>(key, entry, factory, failSafeDefaultValue, options, cancellationToken);
+    }
+
     /// <summary>Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured).
     /// Completes once L2 has it, unless L2 operations run in the background; an L2 failure is queued for
     /// recovery, never thrown.</summary>
@@ -404,7 +455,13 @@ public sealed class FusionCache : IDisposable
     /// background), a value of another type (an error), or a miss (the flight).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask<Either<Err, T>> NotFresh<T>(
+        string key, Entry? entry, Factory<T> factory, Option<T> fallbackDefault, FusionCacheEntryOptions? options, CancellationToken cancellationToken) =>
+        Miss<T, Either<Err, T>, PlainReply<T>>(key, entry, factory, fallbackDefault, options, cancellationToken);
+
+    /// <summary>The miss path, for either result shape (<see cref="IReplyShape{T, TResult}"/>).</summary>
+    private ValueTask<TResult> Miss<T, TResult, TShape>(
         string key, Entry? entry, Factory<T> factory, Option<T> fallbackDefault, FusionCacheEntryOptions? options, CancellationToken cancellationToken)
+        where TShape : IReplyShape<T, TResult>
     {
         var o = Resolve(options);
         if (entry is not null && Core.Flight.readsMemory(o))
@@ -412,35 +469,37 @@ public sealed class FusionCache : IDisposable
             var state = EntryModule.classifyFor(o.IsFailSafeEnabled, _clock.Now, entry);
             if (state.IsFresh || state.IsRefreshDue)
             {
-                var hit = Replies.Typed<T>(key, entry.Value);
+                var hit = TShape.Value(key, entry.Value, entry.IsStale, entry.IsStale ? ValueSource.FailSafe : ValueSource.Memory, entry.Timestamp);
                 if (Telemetry.Hits.Enabled || (entry.IsStale && Telemetry.StaleHits.Enabled)) _diagnostics.Hit(entry);
                 // Another type lives here: an error, and no refresh that would overwrite it.
-                if (state.IsRefreshDue && hit.IsRight && _flights.TryStartBackground(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var refresh))
+                if (state.IsRefreshDue && TShape.ErrorOf(hit) is null && _flights.TryStartBackground(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var refresh))
                     Refresh(key, refresh, factory, Boxed(fallbackDefault), o);
                 return new(hit);
             }
         }
         if (Telemetry.Misses.Enabled) _diagnostics.Miss();
-        if (cancellationToken.IsCancellationRequested) return new(Replies.Cancelled<T>());
+        if (cancellationToken.IsCancellationRequested) return new(TShape.Error(Replies.CancelledErr));
         // A span for this caller while anything listens: the flight's L2 read and factory are its children when it leads.
         Activity? span = null, previous = null;
         if (Telemetry.Source.HasListeners()) span = _diagnostics.Start(Telemetry.GetOrSetSpan, key, out previous);
         var flight = _flights.Join(key, !o.AllowTimedOutFactoryBackgroundCompletion, out var isLeader);
         span?.SetTag(Telemetry.FlightTag, isLeader ? "led" : "joined");
+        // One box of the default for this caller: a reply that is this very object was the default (ValueSource).
+        var boxedDefault = Boxed(fallbackDefault);
         if (isLeader)
         {
             // A run that finished at once (an L1-only miss with a synchronous factory) is answered
             // directly; otherwise the leader waits like everyone else, so its token and its timeouts
             // end only its own wait.
-            var running = _leader.Run(key, flight, factory, Boxed(fallbackDefault), o, refresh: false);
+            var running = _leader.Run(key, flight, factory, boxedDefault, o, refresh: false);
             if (running.IsCompletedSuccessfully)
             {
-                var reply = ReplyOf(key, o, fallbackDefault, running.Result, span);
+                var reply = ReplyOf<T, TResult, TShape>(key, o, boxedDefault, running.Result, span);
                 if (span is not null) End(span, previous);
                 return new(reply);
             }
         }
-        var waiting = Wait(key, flight, entry, o, fallbackDefault, cancellationToken, span);
+        var waiting = Wait<T, TResult, TShape>(key, flight, entry, o, boxedDefault, cancellationToken, span);
         if (span is not null) Activity.Current = previous; // the span ends with the wait; the caller's activity is current again
         return waiting;
     }
@@ -484,16 +543,18 @@ public sealed class FusionCache : IDisposable
 
     /// <summary>One caller's wait on a flight, bounded by its own timeouts and token (invariant 12): when it
     /// stops waiting, the flight runs on for the others and for a background completion.</summary>
-    private ValueTask<Either<Err, T>> Wait<T>(
-        string key, Runtime.Flight flight, Entry? seen, EntryOptions o, Option<T> fallbackDefault, CancellationToken cancellationToken, Activity? span)
+    private ValueTask<TResult> Wait<T, TResult, TShape>(
+        string key, Runtime.Flight flight, Entry? seen, EntryOptions o, FSharpValueOption<object> fallbackDefault, CancellationToken cancellationToken, Activity? span)
+        where TShape : IReplyShape<T, TResult>
     {
         var seenEntry = seen is null ? FSharpValueOption<Entry>.ValueNone : FSharpValueOption<Entry>.NewValueSome(seen);
-        var (limit, soft) = Core.Flight.waitLimit(o, _clock.Now, seenEntry, Boxed(fallbackDefault));
-        return WaitAsync(key, flight, o, fallbackDefault, limit, soft, cancellationToken, span);
+        var (limit, soft) = Core.Flight.waitLimit(o, _clock.Now, seenEntry, fallbackDefault);
+        return WaitAsync<T, TResult, TShape>(key, flight, o, fallbackDefault, limit, soft, cancellationToken, span);
     }
 
-    private async ValueTask<Either<Err, T>> WaitAsync<T>(
-        string key, Runtime.Flight flight, EntryOptions o, Option<T> fallbackDefault, TimeSpan limit, bool soft, CancellationToken cancellationToken, Activity? span)
+    private async ValueTask<TResult> WaitAsync<T, TResult, TShape>(
+        string key, Runtime.Flight flight, EntryOptions o, FSharpValueOption<object> fallbackDefault, TimeSpan limit, bool soft, CancellationToken cancellationToken, Activity? span)
+        where TShape : IReplyShape<T, TResult>
     {
         try
         {
@@ -501,26 +562,25 @@ public sealed class FusionCache : IDisposable
             var ending = limit == Timeout.InfiniteTimeSpan
                 ? await completion.WaitAsync(cancellationToken).ConfigureAwait(false)
                 : await completion.WaitAsync(limit, _clock.Time, cancellationToken).ConfigureAwait(false);
-            return ReplyOf(key, o, fallbackDefault, ending, span);
+            return ReplyOf<T, TResult, TShape>(key, o, fallbackDefault, ending, span);
         }
         catch (TimeoutException)
         {
             flight.Leave();
             var now = _clock.Now;
             var current = _memory.Get(key);
-            var (reply, activation) = Core.Flight.timedOut(o, now, current, Boxed(fallbackDefault), flight.StartedAt, soft);
+            var (reply, activation) = Core.Flight.timedOut(o, now, current, fallbackDefault, flight.StartedAt, soft);
             _memory.Land(key, flight, activation, out _);
-            var result = Replies.ToEither<T>(key, reply);
+            var result = Answer<T, TResult, TShape>(key, reply, default, current, default, fallbackDefault, flight.StartedAt);
             TimedOut(key, soft, limit, reply, activation, current, now);
-            if (span is not null) CacheDiagnostics.Replied(span, result, reply.IsValue && reply.IsStale);
+            if (span is not null) CacheDiagnostics.Replied(span, TShape.ErrorOf(result), reply.IsValue && reply.IsStale);
             return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             flight.Leave();
-            var cancelled = Replies.Cancelled<T>();
-            if (span is not null) CacheDiagnostics.Replied(span, cancelled, false);
-            return cancelled;
+            if (span is not null) CacheDiagnostics.Replied(span, Replies.CancelledErr, false);
+            return TShape.Error(Replies.CancelledErr);
         }
         finally
         {
@@ -544,21 +604,42 @@ public sealed class FusionCache : IDisposable
     /// <summary>This caller's reply from its flight's ending, by its own options. A fresh value needs no more;
     /// anything else goes through the core with L1's entry as it is now (the leader's changes landed before
     /// the flight ended).</summary>
-    private Either<Err, T> ReplyOf<T>(string key, EntryOptions o, Option<T> fallbackDefault, Ending ending, Activity? span)
+    private TResult ReplyOf<T, TResult, TShape>(string key, EntryOptions o, FSharpValueOption<object> fallbackDefault, Ending ending, Activity? span)
+        where TShape : IReplyShape<T, TResult>
     {
         if (ending.IsValue && !ending.IsStale)
         {
-            var fresh = Replies.Typed<T>(key, ending.Payload!);
-            if (span is not null) CacheDiagnostics.Replied(span, fresh, false);
+            var served = ending.Served;
+            var fresh = TShape.Value(key, ending.Payload!, false, ending.Source, served.IsSome ? served.Value.Timestamp : _clock.Now);
+            if (span is not null) CacheDiagnostics.Replied(span, TShape.ErrorOf(fresh), false);
             return fresh;
         }
         var current = ending.IsFailed ? _memory.Get(key) : FSharpValueOption<Entry>.ValueNone;
-        var reply = Core.Flight.replyFor(o, _clock.Now, current, Boxed(fallbackDefault), ending);
+        var reply = Core.Flight.replyFor(o, _clock.Now, current, fallbackDefault, ending);
         var stale = reply.IsValue && reply.IsStale;
         if (stale && Telemetry.StaleHits.Enabled) _diagnostics.StaleHit();
-        var result = Replies.ToEither<T>(key, reply);
-        if (span is not null) CacheDiagnostics.Replied(span, result, stale);
+        var result = Answer<T, TResult, TShape>(key, reply, ending.Served, current, ending.Fallback, fallbackDefault, _clock.Now);
+        if (span is not null) CacheDiagnostics.Replied(span, TShape.ErrorOf(result), stale);
         return result;
+    }
+
+    /// <summary>A core reply as this caller's result. Where its value came from is found, not decided: it is the very
+    /// object of the ending's entry, of L1's entry, of the fallback the ending carried, or of this caller's default.</summary>
+    private static TResult Answer<T, TResult, TShape>(string key, Reply reply, FSharpValueOption<Entry> served, FSharpValueOption<Entry> current,
+        FSharpValueOption<Entry> fallback, FSharpValueOption<object> fallbackDefault, long now)
+        where TShape : IReplyShape<T, TResult>
+    {
+        if (!reply.IsValue) return TShape.Error(reply.Reason!);
+        var payload = reply.Payload;
+        var stale = reply.IsStale;
+        if (stale && fallbackDefault.IsSome && ReferenceEquals(payload, fallbackDefault.Value))
+            return TShape.Value(key, payload, true, ValueSource.FailSafeDefault, now);
+        if (Holds(served, payload) is { } a) return TShape.Value(key, payload, stale, stale ? ValueSource.FailSafe : ValueSource.Memory, a.Timestamp);
+        if (Holds(current, payload) is { } b) return TShape.Value(key, payload, stale, stale ? ValueSource.FailSafe : ValueSource.Memory, b.Timestamp);
+        if (Holds(fallback, payload) is { } c) return TShape.Value(key, payload, stale, stale ? ValueSource.FailSafe : ValueSource.Memory, c.Timestamp);
+        return TShape.Value(key, payload, stale, stale ? ValueSource.FailSafe : ValueSource.Memory, now);
+
+        static Entry? Holds(FSharpValueOption<Entry> entry, object payload) => entry.IsSome && ReferenceEquals(entry.Value.Value, payload) ? entry.Value : null;
     }
 
     private EntryOptions Resolve(FusionCacheEntryOptions? options) => options is null ? _defaults : options.Resolve(_defaults);
