@@ -10,7 +10,7 @@ open Fusion
 /// as `None` (it is null at run time): cache a `'T voption` to cache absence.
 [<RequireQualifiedAccess>]
 module Cache =
-    let private getOrSetCore (options: Options) (failSafeDefault: 'T option) key (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) =
+    let private getOrSetCore (options: Options) (failSafeDefault: 'T option) key (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) : Task<Result<'T, Err>> =
         let entryOptions = options.Conversion.For cache.DefaultEntryOptions
         // One closure and one delegate per call: the price of taking an F# function (the C# hit allocates nothing).
         let run =
@@ -22,16 +22,16 @@ module Cache =
     /// The key's value, running `factory` (once per key at a time, shared by every concurrent caller) when there is no
     /// fresh value. A factory that returns `Error`, throws or returns a faulted task gives `Error(FactoryFailed _)`
     /// (or, with fail-safe on, the stale value).
-    let getOrSet (key: string) (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) : Task<Result<'T, Err>> =
+    let getOrSet<'T> (key: string) (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) : Task<Result<'T, Err>> =
         getOrSetCore Options.none None key factory cache
 
     /// As `getOrSet`, with per-call options (and their token).
-    let getOrSetWith (options: Options) (key: string) (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) =
+    let getOrSetWith<'T> (options: Options) (key: string) (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) : Task<Result<'T, Err>> =
         getOrSetCore options None key factory cache
 
     /// As `getOrSetWith`, with a value fail-safe serves when the factory fails and no stale value exists (only with
     /// fail-safe on); `None` for none.
-    let getOrSetWithDefault (failSafeDefault: 'T option) (options: Options) (key: string) (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) =
+    let getOrSetWithDefault<'T> (failSafeDefault: 'T option) (options: Options) (key: string) (factory: Context<'T> -> Task<Result<'T, Err>>) (cache: FusionCache) : Task<Result<'T, Err>> =
         getOrSetCore options failSafeDefault key factory cache
 
     /// The key's value if it is fresh (or stale, with `Options.allowStaleOnReadOnly`) and of type 'T; never runs a
@@ -44,11 +44,11 @@ module Cache =
 
     /// Writes a fresh value under the key (in L2 too, and tells the other nodes, when configured). Completes once L2
     /// has it, unless L2 operations run in the background; an L2 failure is queued for recovery, never thrown.
-    let setWith (options: Options) (key: string) (value: 'T) (cache: FusionCache) : Task =
+    let setWith<'T> (options: Options) (key: string) (value: 'T) (cache: FusionCache) : Task =
         cache.Set(key, value, options.Conversion.For cache.DefaultEntryOptions, options.CancellationToken).AsTask()
 
     /// As `setWith` with no per-call options.
-    let set (key: string) (value: 'T) (cache: FusionCache) : Task = setWith Options.none key value cache
+    let set<'T> (key: string) (value: 'T) (cache: FusionCache) : Task = setWith Options.none key value cache
 
     /// Deletes the key (from L2 too, and tells the other nodes); it is no longer a fail-safe fallback either.
     let removeWith (options: Options) (key: string) (cache: FusionCache) : Task =
