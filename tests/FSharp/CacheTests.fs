@@ -10,8 +10,6 @@ open Fusion
 open Fusion.FSharp
 open Fusion.FSharp.Tests.Support
 
-let private failSafe = Options.none |> Options.failSafe true
-
 [<Fact>]
 let ``a miss runs the factory and a hit does not`` () =
     task {

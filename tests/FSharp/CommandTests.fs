@@ -8,9 +8,6 @@ open Fusion
 open Fusion.FSharp
 open Fusion.FSharp.Tests.Support
 
-let private stale = Options.none |> Options.allowStaleOnReadOnly true
-let private failSafe = Options.none |> Options.failSafe true
-
 [<Fact>]
 let ``tryGet is Some after set and None for a missing key or another type`` () =
     task {

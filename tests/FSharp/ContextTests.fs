@@ -8,8 +8,6 @@ open Fusion
 open Fusion.FSharp
 open Fusion.FSharp.Tests.Support
 
-let private failSafe = Options.none |> Options.failSafe true
-
 [<Fact>]
 let ``the context gives the key, and no stale value on a first run`` () =
     task {

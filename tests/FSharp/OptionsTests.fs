@@ -105,7 +105,6 @@ let ``per-call options override only what they set`` () =
         let clock = FakeTimeProvider()
         use cache = cacheOn clock (fun b -> b.WithDuration(TimeSpan.FromMinutes 10.0))
         let source = counted 1
-        let failSafe = Options.none |> Options.failSafe true
         let! _ = cache |> Cache.getOrSetWith failSafe "k" source.Factory
         clock.Advance(TimeSpan.FromMinutes 5.0)
         let! _ = cache |> Cache.getOrSetWith failSafe "k" source.Factory

@@ -13,6 +13,10 @@ open Fusion.FSharp
 let cacheOn (clock: FakeTimeProvider) (configure: FusionCacheBuilder -> FusionCacheBuilder) =
     FusionCacheBuilder().WithTimeProvider(clock).WithDuration(TimeSpan.FromMinutes 1.0) |> configure |> fun b -> b.Build()
 
+/// Per-call options the tests share: fail-safe on; stale values readable by tryGet.
+let failSafe = Options.none |> Options.failSafe true
+let stale = Options.none |> Options.allowStaleOnReadOnly true
+
 /// A factory that counts its runs and returns what `answer` gives for the run's number (1, 2…).
 type Counted<'T>(answer: int -> Result<'T, Err>) =
     let mutable runs = 0
