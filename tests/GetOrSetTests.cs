@@ -121,7 +121,7 @@ public sealed class GetOrSetTests
         await t.Cache.Set("k", new List<Shop.Product> { new() });
 
         var error = Expect.Left<Err.WrongType, List<Warehouse.Product>>(
-            await t.Cache.GetOrSet("k", () => Task.FromResult(new List<Warehouse.Product>())));
+            await t.Cache.GetOrSet("k", _ => Task.FromResult(new List<Warehouse.Product>())));
 
         Assert.Equal("System.Collections.Generic.List<Fusion.Tests.Warehouse.Product>", error.Expected);
         Assert.Equal("System.Collections.Generic.List<Fusion.Tests.Shop.Product>", error.Actual);

@@ -69,7 +69,7 @@ public sealed class TokenTests
         using var t = TestCache.Create();
         var calls = 0;
 
-        var result = await t.Cache.GetOrSet("k", () => Task.FromResult(++calls), cancellationToken: Cancelled);
+        var result = await t.Cache.GetOrSet("k", _ => Task.FromResult(++calls), cancellationToken: Cancelled);
 
         Assert.IsType<Err.Cancelled>(Expect.Left(result));
         Assert.Equal(0, calls);

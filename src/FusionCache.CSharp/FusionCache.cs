@@ -66,9 +66,11 @@ public sealed class FusionCache : IDisposable
     /// <summary>The invalidations this node knows (tests).</summary>
     internal Runtime.Invalidations Invalidations => _memory.Invalidations;
 
-    // GetOrSet in ten shapes, two families. A factory returns Either<Err, T> (errors as values) or the value itself (its
-    // exceptions are its failures); it takes nothing, a FactoryContext (C# infers T from the lambda's return), or a
-    // FactoryContext<T> (T given explicitly: the typed stale value). Each shape comes with and without a fail-safe default.
+    // GetOrSet in eight shapes. A factory returns Either<Err, T> (errors as values), taking nothing, a FactoryContext (C#
+    // infers T from the lambda's return) or a FactoryContext<T> (T given explicitly: the typed stale value); or it takes a
+    // FactoryContext and returns the value itself (its exceptions are its failures). Each comes with and without a
+    // fail-safe default. There is no value factory without a context: beside Func<Task<Either<Err, T>>>, F# could not
+    // choose between the two for a Func<Task<Either<Err, T>>> (T would fit both), and that signature stays as it was.
     // A TimeSpan where options go is the per-call duration shorthand (FusionCacheEntryOptions.FromDuration).
     // Every overload is the same inlined hit check; everything else is NotFresh.
 
@@ -132,25 +134,6 @@ public sealed class FusionCache : IDisposable
     public ValueTask<Either<Err, T>> GetOrSet<T>(
         string key, Func<FactoryContext<T>, Task<Either<Err, T>>> factory, Option<T> failSafeDefaultValue,
         FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        if (factory is null) Throw.NullArgument(nameof(factory));
-        return Get(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);
-    }
-
-    /// <summary>As <see cref="GetOrSet{T}(string, Func{Task{Either{Err, T}}}, FusionCacheEntryOptions?, CancellationToken)"/>,
-    /// with a factory that returns the value itself: <c>cache.GetOrSet("answer", () =&gt; Task.FromResult(42))</c>. Its
-    /// exceptions (and a null value) are its failures: <c>Left(Err.FactoryFailed)</c>, or fail-safe's fallback.</summary>
-    public ValueTask<Either<Err, T>> GetOrSet<T>(
-        string key, Func<Task<T>> factory, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        if (factory is null) Throw.NullArgument(nameof(factory));
-        return Get(key, new Factory<T>(factory), Option<T>.None, options, cancellationToken);
-    }
-
-    /// <summary>As the value-factory overload, with a value fail-safe serves when the factory fails and no stale value
-    /// exists (only when fail-safe is on).</summary>
-    public ValueTask<Either<Err, T>> GetOrSet<T>(
-        string key, Func<Task<T>> factory, Option<T> failSafeDefaultValue, FusionCacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (factory is null) Throw.NullArgument(nameof(factory));
         return Get(key, new Factory<T>(factory), failSafeDefaultValue, options, cancellationToken);

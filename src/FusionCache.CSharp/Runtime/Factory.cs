@@ -10,7 +10,7 @@ namespace Fusion.Runtime;
 /// as values) and factories that return the value (errors thrown).</summary>
 internal readonly struct Factory<T>
 {
-    private enum Shape : byte { Plain, WithContext, Value, ValueWithContext }
+    private enum Shape : byte { Plain, WithContext, ValueWithContext }
 
     private readonly Delegate _factory;
     private readonly Shape _shape;
@@ -20,12 +20,10 @@ internal readonly struct Factory<T>
     // A Func<FactoryContext, …> is one of these too (delegate contravariance): the inferring overloads land here.
     public Factory(Func<FactoryContext<T>, Task<Either<Err, T>>> withContext) => (_factory, _shape) = (withContext, Shape.WithContext);
 
-    public Factory(Func<Task<T>> value) => (_factory, _shape) = (value, Shape.Value);
-
     public Factory(Func<FactoryContext, Task<T>> valueWithContext) => (_factory, _shape) = (valueWithContext, Shape.ValueWithContext);
 
     /// <summary>Whether the factory returns the value itself (<see cref="InvokeValue"/>) rather than an <c>Either</c> (<see cref="Invoke"/>).</summary>
-    public bool ReturnsValue => _shape >= Shape.Value;
+    public bool ReturnsValue => _shape == Shape.ValueWithContext;
 
     /// <summary>Calls an <c>Either</c> factory; <paramref name="fallback"/> becomes the context's stale value when it is a <typeparamref name="T"/>.</summary>
     public Task<Either<Err, T>> Invoke(string key, FSharpValueOption<Entry> fallback, CancellationToken token, out FactoryContext<T>? context)
@@ -42,11 +40,6 @@ internal readonly struct Factory<T>
     /// <summary>Calls a value factory.</summary>
     public Task<T> InvokeValue(string key, FSharpValueOption<Entry> fallback, CancellationToken token, out FactoryContext<T>? context)
     {
-        if (_shape == Shape.Value)
-        {
-            context = null;
-            return Unsafe.As<Func<Task<T>>>(_factory)();
-        }
         context = Context(key, fallback, token);
         return Unsafe.As<Func<FactoryContext, Task<T>>>(_factory)(context);
     }
