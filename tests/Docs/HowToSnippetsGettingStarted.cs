@@ -53,7 +53,7 @@ public sealed class HowToSnippetsGettingStarted
         var answer = await cache.GetOrSet("answer", () => Task.FromResult(42));
 
         // The value, with the context: the key, the cancellation token, what the source said last time.
-        var product = await cache.GetOrSet("product:42", ctx => db.LoadProduct(42, ctx.CancellationToken));
+        var product = await cache.GetOrSet("product:7", ctx => db.LoadProduct(7, ctx.CancellationToken));
 
         // Errors as values: return ctx.Ok(value) or ctx.Fail("why"), an Either<Err, T>.
         var stock = await cache.GetOrSet("stock:42", async ctx =>
@@ -76,7 +76,7 @@ public sealed class HowToSnippetsGettingStarted
         // --- end ---
 
         Assert.Equal(42, Expect.Right(answer));
-        Assert.Equal("product 42", Expect.Right(product).Name);
+        Assert.Equal("product 7", Expect.Right(product).Name);
         Assert.Equal("factory failed: no stock record (key 'stock:42')", Expect.Left(stock).Message);
         Assert.Equal(9.99m, Expect.Right(price));
         Assert.Equal(42, Expect.Right(either));
@@ -86,7 +86,7 @@ public sealed class HowToSnippetsGettingStarted
     public async Task ReadingResults()
     {
         using var cache = new FusionCacheBuilder().Build();
-        var product = await cache.GetOrSet("product:42", ctx => db.LoadProduct(42, ctx.CancellationToken));
+        var product = await cache.GetOrSet("product:7", ctx => db.LoadProduct(7, ctx.CancellationToken));
         var stock = await cache.GetOrSet("stock:42", async ctx =>
         {
             var count = await db.CountStock(42, ctx.CancellationToken);
@@ -109,7 +109,7 @@ public sealed class HowToSnippetsGettingStarted
         string? why = stock.IsLeft ? stock.LeftToSeq().Head.Message : null;
         // --- end ---
 
-        Assert.Equal("product 42", name);
+        Assert.Equal("product 7", name);
         Assert.Equal(0, units);
         Assert.Equal("factory failed: no stock record (key 'stock:42')", why);
     }
@@ -120,18 +120,18 @@ public sealed class HowToSnippetsGettingStarted
         using var cache = new FusionCacheBuilder().WithDuration(TimeSpan.FromMinutes(5)).Build();
 
         // --- getting-started: set, try-get, expire, remove ---
-        await cache.Set("product:42", new Product(42, "Kettle"));            // fresh for the cache's duration
+        await cache.Set("product:7", new Product(7, "Kettle"));             // fresh for the cache's duration
 
-        Option<Product> cached = await cache.TryGet<Product>("product:42");  // never runs a factory
+        Option<Product> cached = await cache.TryGet<Product>("product:7");  // never runs a factory
         string shown = cached.Match(Some: p => p.Name, None: () => "not cached");
 
-        await cache.Expire("product:42");   // stale: the next GetOrSet runs its factory; still a fail-safe fallback
-        await cache.Remove("product:42");   // gone: not even a fallback
+        await cache.Expire("product:7");   // stale: the next GetOrSet runs its factory; still a fail-safe fallback
+        await cache.Remove("product:7");   // gone: not even a fallback
         // --- end ---
 
         Assert.Equal("Kettle", shown);
-        Assert.True((await cache.TryGet<Product>("product:42")).IsNone);
-        Assert.Equal("product 42", Expect.Right(await cache.GetOrSet("product:42", ctx => db.LoadProduct(42, ctx.CancellationToken))).Name);
+        Assert.True((await cache.TryGet<Product>("product:7")).IsNone);
+        Assert.Equal("product 7", Expect.Right(await cache.GetOrSet("product:7", ctx => db.LoadProduct(7, ctx.CancellationToken))).Name);
     }
 
     [Fact]
@@ -155,16 +155,16 @@ public sealed class HowToSnippetsGettingStarted
 
         // --- getting-started: tags and clear ---
         var tagged = new FusionCacheEntryOptions { Tags = ["tenant:7", "products"] };
-        await cache.GetOrSet("product:42", ctx => db.LoadProduct(42, ctx.CancellationToken), tagged);
+        await cache.GetOrSet("product:7", ctx => db.LoadProduct(7, ctx.CancellationToken), tagged);
 
         await cache.RemoveByTag("tenant:7");                        // every entry tagged tenant:7 before now: absent
         await cache.RemoveByTag("products", allowFailSafe: true);   // stale instead: still a fail-safe fallback
         await cache.Clear();                                        // every entry written before now
         // --- end ---
 
-        Assert.True((await cache.TryGet<Product>("product:42")).IsNone);
-        await cache.GetOrSet("product:42", ctx => db.LoadProduct(42, ctx.CancellationToken), tagged);
+        Assert.True((await cache.TryGet<Product>("product:7")).IsNone);
+        await cache.GetOrSet("product:7", ctx => db.LoadProduct(7, ctx.CancellationToken), tagged);
         Assert.Equal(2, db.Loads);
-        Assert.True((await cache.TryGet<Product>("product:42")).IsSome); // written after the invalidations: untouched
+        Assert.True((await cache.TryGet<Product>("product:7")).IsSome); // written after the invalidations: untouched
     }
 }
