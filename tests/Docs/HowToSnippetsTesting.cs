@@ -68,7 +68,7 @@ public sealed class HowToSnippetsTesting
 
         // --- testing: expiry ---
         var calls = 0;
-        Task<string> Load() => Task.FromResult($"v{++calls}");
+        Task<string> Load(FactoryContext ctx) => Task.FromResult($"v{++calls}");
 
         Assert.Equal("v1", (await cache.GetOrSet("k", Load)).IfLeft(""));
         time.Advance(TimeSpan.FromSeconds(59));
@@ -87,7 +87,7 @@ public sealed class HowToSnippetsTesting
         // --- testing: fail-safe throttling ---
         var up = true;
         var calls = 0;
-        Task<string> Load()
+        Task<string> Load(FactoryContext ctx)
         {
             calls++;
             return up ? Task.FromResult("v1") : Task.FromException<string>(new TimeoutException("source down"));
@@ -115,7 +115,7 @@ public sealed class HowToSnippetsTesting
 
         // --- testing: eager refresh ---
         var calls = 0;
-        Task<string> Load() => Task.FromResult($"v{Interlocked.Increment(ref calls)}");
+        Task<string> Load(FactoryContext ctx) => Task.FromResult($"v{Interlocked.Increment(ref calls)}");
         var eager = new FusionCacheEntryOptions { Duration = TimeSpan.FromSeconds(10), EagerRefreshThreshold = 0.5 };
 
         await cache.GetOrSet("k", Load, eager);                                        // v1

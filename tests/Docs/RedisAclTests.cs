@@ -103,7 +103,7 @@ public sealed partial class RedisAclTests(RedisServerFixture redis, ITestOutputH
             async Task<bool> Within(Func<Task<bool>> condition) =>
                 waitFor ? await Eventually.Holds(async () => await condition()) : await condition();
             async Task<string> Read(FusionCache cache, string key, string fallback) =>
-                (await cache.GetOrSet(key, () => Load(fallback))).Match(v => v, e => "error: " + e.Message);
+                (await cache.GetOrSet(key, _ => Load(fallback))).Match(v => v, e => "error: " + e.Message);
 
             // GetOrSet on A writes L2 (a script); B's miss reads it (GET) without running its factory.
             await Expect("A's GetOrSet returns the factory's value", async () => await Read(a, "product:1", "v1") == "v1");
