@@ -100,7 +100,7 @@ public sealed class FusionCachingOptions
         foreach (var configure in _configureBuilder) configure(builder);
     }
 
-    /// <summary>The entry options these settings give (only what is set).</summary>
+    /// <summary>The entry options these settings give : every option, the library default where these settings leave one unset.</summary>
     internal FusionCacheEntryOptions EntryOptions() => new()
     {
         Duration = Duration ?? Core.EntryOptionsModule.Default.Duration,
