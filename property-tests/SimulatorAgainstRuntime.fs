@@ -144,11 +144,21 @@ let private sameEntry (a: Entry voption) (b: Entry voption) =
         && x.IsStale = y.IsStale && x.FailSafeCycles = y.FailSafeCycles
     | _ -> false
 
+/// A fake clock that counts the timers started on it: an eager refresh starts its source's latency (and its
+/// deadline) on the thread pool, and the test must not move the clock before they are started.
+type private CountingClock(start: DateTimeOffset) =
+    inherit FakeTimeProvider(start)
+    let mutable timers = 0
+    member _.Timers = Volatile.Read(&timers)
+    override _.CreateTimer(callback, state, dueTime, period) =
+        Interlocked.Increment(&timers) |> ignore
+        base.CreateTimer(callback, state, dueTime, period)
+
 /// Runs `script` on the simulator and on a real cache driven event by event; the first disagreement, if any.
 let internal compare (script: Script) : string option =
     let snapshots = List<Snapshot>()
     let simulated = Simulator.runWith Simulator.DefaultOrigin (ValueSome snapshots.Add) script
-    let fake = FakeTimeProvider(Simulator.epoch)
+    let fake = CountingClock(Simulator.epoch)
     // The node's origin is drawn from its instance id; a fixed one (the simulator's) makes ties between writes
     // stamped in the same tick (a timed-out caller's default value and its flight's result) come out the same way.
     use cache =
@@ -170,6 +180,7 @@ let internal compare (script: Script) : string option =
                     let n = (match perKey.TryGetValue key with | true, n -> n | _ -> 0) + 1
                     perKey[key] <- n
                     n)
+            Interlocked.Increment(&calls) |> ignore
             let at = fake.GetUtcNow() - Simulator.epoch
             let after (latency: TimeSpan) (result: unit -> LanguageExt.Either<Err, int>) =
                 if latency = TimeSpan.Zero then Task.FromResult(result ())
@@ -183,7 +194,6 @@ let internal compare (script: Script) : string option =
                 | SourceResponse.Returns l -> after l (fun () -> LanguageExt.Either<Err, int>.Right n)
                 | SourceResponse.Fails(l, m) -> after l (fun () -> LanguageExt.Either<Err, int>.Left(Err.Of(m: string)))
                 | SourceResponse.Throws(l, m) -> after l (fun () -> raise (InvalidOperationException m))
-            Interlocked.Increment(&calls) |> ignore
             result)
     let optionsOf (o: EntryOptions option) = match o with Some o -> FusionCacheEntryOptions.Of o | None -> null
     let issued = Dictionary<int, Task<Answer>>()
@@ -204,10 +214,10 @@ let internal compare (script: Script) : string option =
     let state () =
         let answered = issued |> Seq.filter (fun kv -> kv.Value.IsCompleted) |> Seq.map (fun kv -> kv.Key) |> Set.ofSeq
         let entries = keys |> Array.map (fun k -> k, cache.Memory.Get k)
-        answered, Volatile.Read(&calls), cache.InFlightCount, entries
+        answered, Volatile.Read(&calls), cache.InFlightCount, entries, fake.Timers
     let matches (s: Snapshot) =
-        let answered, calls, inFlight, entries = state ()
-        answered = s.Answered && calls = s.Calls && inFlight = s.InFlight
+        let answered, calls, inFlight, entries, timers = state ()
+        answered = s.Answered && calls = s.Calls && inFlight = s.InFlight && timers = s.Timers
         && entries |> Array.forall (fun (k, e) -> sameEntry (match Map.tryFind k s.Entries with Some x -> ValueSome x | None -> ValueNone) e)
     let mutable failure = None
     let mutable n = 0
@@ -220,13 +230,13 @@ let internal compare (script: Script) : string option =
         | ValueNone -> ()
         // The runtime's continuations run on the thread pool: wait until it has caught up with the simulation.
         if not (SpinWait.SpinUntil((fun () -> matches s), 5_000)) then
-            let answered, calls, inFlight, entries = state ()
+            let answered, calls, inFlight, entries, timers = state ()
             let simEntries = keys |> Array.map (fun k -> k, (match Map.tryFind k s.Entries with Some x -> ValueSome x | None -> ValueNone))
             failure <-
                 Some(
                     $"after event {n} at {s.Time.TotalMilliseconds} ms (arrival {s.Arrival}):\n"
-                    + $"  simulator: answered %A{Set.toList s.Answered}, calls {s.Calls}, flights {s.InFlight}, L1 %A{simEntries |> Array.map (fun (k, e) -> k, describe e)}\n"
-                    + $"  runtime:   answered %A{Set.toList answered}, calls {calls}, flights {inFlight}, L1 %A{entries |> Array.map (fun (k, e) -> k, describe e)}")
+                    + $"  simulator: answered %A{Set.toList s.Answered}, calls {s.Calls}, timers {s.Timers}, flights {s.InFlight}, L1 %A{simEntries |> Array.map (fun (k, e) -> k, describe e)}\n"
+                    + $"  runtime:   answered %A{Set.toList answered}, calls {calls}, timers {timers}, flights {inFlight}, L1 %A{entries |> Array.map (fun (k, e) -> k, describe e)}")
         n <- n + 1
     match failure with
     | Some _ -> failure

@@ -221,6 +221,8 @@ type internal Snapshot =
       InFlight: int
       Entries: Map<string, Entry>
       Calls: int
+      /// Timers started so far (a source's latency, a caller's wait, a refresh's deadline): one per runtime timer.
+      Timers: int
       Answered: Set<int> }
 
 /// A waiter on a flight: a caller, with its own options and default.
@@ -330,6 +332,7 @@ module Simulator =
         let answered = HashSet<int>()
         let queue = PriorityQueue<SimEvent, struct (int64 * int * int64)>()
         let mutable sequence = int64 requests.Length
+        let mutable timers = 0
         // Events at the same instant: sources first, then refresh deadlines, then callers' timeouts, then arrivals;
         // within a kind, in the order they were scheduled (arrivals: in script order).
         let schedule (at: TimeSpan) (event: SimEvent) =
@@ -340,6 +343,7 @@ module Simulator =
                 | WaitEnds _ -> 2
                 | Arrive _ -> 3
             sequence <- sequence + 1L
+            timers <- timers + 1
             queue.Enqueue(event, struct (at.Ticks, rank, sequence))
         let after (span: TimeSpan) = TimeSpan(Ticks.add time.Ticks span.Ticks)
         let sourceOf (key: string) =
@@ -568,6 +572,7 @@ module Simulator =
                   InFlight = table.Count
                   Entries = memory |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
                   Calls = calls.Count
+                  Timers = timers
                   Answered = Set.ofSeq answered }
         { Answers = answers |> Array.choose id |> Array.toList
           SourceCalls = calls |> Seq.toList }
