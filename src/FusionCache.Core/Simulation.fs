@@ -260,7 +260,6 @@ type internal SimEvent =
 /// The deterministic simulator: one node's memory level (unbounded: nothing is evicted) on a virtual clock.
 /// It interprets the core's decisions (`Flight`, `Lifecycle`, `Commands`, `Work`) as the runtime does, with
 /// virtual time for the sources' latencies and the callers' timeouts; it decides nothing itself.
-[<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Simulator =
     /// The instant virtual time zero stands for (entries' clocks are UTC ticks from it).
     [<CompiledName("Epoch")>]
