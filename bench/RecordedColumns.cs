@@ -53,6 +53,22 @@ internal sealed class CustomColumn(string name, string legend, Func<Summary, Ben
                 ? (stats.Mean / (reference.TotalMilliseconds * 1e6)).ToString("0.000", CultureInfo.InvariantCulture)
                 : "?");
 
+    /// <summary>How many times faster than <paramref name="method"/> with the same parameters: its mean ÷ this case's.</summary>
+    public static CustomColumn SpeedOver(string name, string method) =>
+        new(name, $"Throughput over {method}'s with the same parameters (its mean / this mean)", (summary, c) =>
+        {
+            var other = summary.BenchmarksCases.FirstOrDefault(o =>
+                o.Descriptor.WorkloadMethod.Name == method && o.Parameters.DisplayInfo == c.Parameters.DisplayInfo);
+            return other is not null && summary[other]?.ResultStatistics is { } theirs && summary[c]?.ResultStatistics is { } ours
+                ? (theirs.Mean / ours.Mean).ToString("0.00", CultureInfo.InvariantCulture) + "×"
+                : "?";
+        });
+
+    /// <summary>Operations per second, in millions, from the mean time of one operation (1e3 / Mean in ns).</summary>
+    public static CustomColumn Throughput(string name) =>
+        new(name, "Millions of operations per second over all threads: 1e3 / Mean(ns)", (summary, c) =>
+            summary[c]?.ResultStatistics is { } stats ? (1e3 / stats.Mean).ToString("0.00", CultureInfo.InvariantCulture) : "?");
+
     public string Id => nameof(CustomColumn) + "." + ColumnName;
     public string ColumnName => name;
     public bool AlwaysShow => true;
@@ -78,5 +94,8 @@ internal sealed class StampedeConfig : ManualConfig
 /// <summary>The contention column: the share of reads that ran the factory.</summary>
 internal sealed class ContentionConfig : ManualConfig
 {
-    public ContentionConfig() => AddColumn(CustomColumn.Recorded("Miss %", "Reads that ran the factory, over every invocation"));
+    public ContentionConfig() => AddColumn(
+        CustomColumn.Recorded("Miss %", "Reads that ran the factory, over every invocation"),
+        CustomColumn.SpeedOver("× HybridCache", nameof(ContentionBenchmarks.HybridCache_GetOrCreateAsync)),
+        CustomColumn.Throughput("Mreads/s"));
 }

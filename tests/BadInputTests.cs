@@ -41,9 +41,11 @@ public sealed class BadInputTests
 
         var plain = Assert.Throws<ArgumentNullException>(() => { _ = t.Cache.GetOrSet("k", (Func<Task<Either<Err, string>>>)null!); });
         var context = Assert.Throws<ArgumentNullException>(() => { _ = t.Cache.GetOrSet("k", (Func<FactoryContext<string>, Task<Either<Err, string>>>)null!); });
-        var withDefault = Assert.Throws<ArgumentNullException>(() => { _ = t.Cache.GetOrSet("k", null!, Option<string>.Some("d")); });
+        var withDefault = Assert.Throws<ArgumentNullException>(() => { _ = t.Cache.GetOrSet("k", (Func<FactoryContext<string>, Task<Either<Err, string>>>)null!, Option<string>.Some("d")); });
+        var inferring = Assert.Throws<ArgumentNullException>(() => { _ = t.Cache.GetOrSet("k", (Func<FactoryContext, Task<Either<Err, string>>>)null!); });
+        var valueWithContext = Assert.Throws<ArgumentNullException>(() => { _ = t.Cache.GetOrSet("k", (Func<FactoryContext, Task<string>>)null!, Option<string>.Some("d")); });
 
-        Assert.All(new[] { plain, context, withDefault }, e => Assert.Equal("factory", e.ParamName));
+        Assert.All(new[] { plain, context, withDefault, inferring, valueWithContext }, e => Assert.Equal("factory", e.ParamName));
     }
 
     [Fact]

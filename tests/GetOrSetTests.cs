@@ -109,9 +109,23 @@ public sealed class GetOrSetTests
 
         var error = Expect.Left<Err.WrongType, string>(await t.Cache.GetOrSet<string>("k", factory.Invoke));
 
-        Assert.Equal(("k", "String", "Int32"), (error.Key, error.Expected, error.Actual));
+        Assert.Equal(("k", "System.String", "System.Int32"), (error.Key, error.Expected, error.Actual));
         Assert.Equal(0, factory.Calls);
         Assert.Equal(42, Expect.Some(await t.Cache.TryGet<int>("k")));
+    }
+
+    [Fact]
+    public async Task GetOrSet_WhenKeyHoldsASameNamedTypeOfAnotherNamespace_NamesBothInFull()
+    {
+        using var t = NewCache();
+        await t.Cache.Set("k", new List<Shop.Product> { new() });
+
+        var error = Expect.Left<Err.WrongType, List<Warehouse.Product>>(
+            await t.Cache.GetOrSet("k", _ => Task.FromResult(new List<Warehouse.Product>())));
+
+        Assert.Equal("System.Collections.Generic.List<Fusion.Tests.Warehouse.Product>", error.Expected);
+        Assert.Equal("System.Collections.Generic.List<Fusion.Tests.Shop.Product>", error.Actual);
+        Assert.Contains("List<Fusion.Tests.Shop.Product>", error.Message);
     }
 
     [Fact]

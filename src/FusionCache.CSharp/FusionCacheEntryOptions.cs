@@ -164,6 +164,25 @@ public sealed class FusionCacheEntryOptions
         Tags = o.Tags.Length == 0 ? null : o.Tags,
     };
 
+    /// <summary>Options that set only <see cref="Duration"/> (the rest follow the cache's defaults). A
+    /// <see cref="TimeSpan"/> passed where options go means this: <c>cache.GetOrSet("k", factory, TimeSpan.FromMinutes(5))</c>.
+    /// The same few durations are reused, so the shorthand allocates nothing per call.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The duration is not positive or is infinite.</exception>
+    public static FusionCacheEntryOptions FromDuration(TimeSpan duration)
+    {
+        if (ByDuration.TryGetValue(duration.Ticks, out var known)) return known;
+        var options = new FusionCacheEntryOptions { Duration = duration };
+        // Durations in code are a handful of constants; a computed one per call must not grow this without bound.
+        if (ByDuration.Count < MaxKnownDurations) ByDuration.TryAdd(duration.Ticks, options);
+        return options;
+    }
+
+    /// <summary>The per-call duration shorthand: <see cref="FromDuration(TimeSpan)"/>.</summary>
+    public static implicit operator FusionCacheEntryOptions(TimeSpan duration) => FromDuration(duration);
+
+    private const int MaxKnownDurations = 256;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, FusionCacheEntryOptions> ByDuration = new();
+
     /// <summary>
     /// The core record: these overrides laid over <paramref name="defaults"/>. Computed once per
     /// defaults instance and kept, so a reused options object costs nothing per call.

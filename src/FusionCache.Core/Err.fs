@@ -52,3 +52,16 @@ type Err =
 
     /// A factory error from an exception: `Err.Of(ex)`; the message is the exception's.
     static member Of(error: exn) : Err = FactoryFailed(error.Message, error)
+
+/// Where the value a caller got came from (`FusionCache.GetOrSetEntry`).
+type ValueSource =
+    /// This node's memory level (L1): a hit, or the value a flight found there.
+    | Memory = 0
+    /// The distributed level (L2), read by the call's flight.
+    | Distributed = 1
+    /// The factory, run by the call's flight (a not-modified answer included: the value was renewed).
+    | Factory = 2
+    /// Fail-safe: the last good value, served stale because the factory failed or timed out.
+    | FailSafe = 3
+    /// Fail-safe: the caller's default value, as nothing had been cached.
+    | FailSafeDefault = 4

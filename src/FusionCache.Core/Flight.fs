@@ -13,15 +13,18 @@ type internal Reply =
 /// How a flight ended, as all its waiters see it. Each waiter turns it into its own `Reply` by its
 /// own options (`Flight.replyFor`): the leader's options never decide what a joiner gets (invariant 12).
 /// A value (the factory's, `IsStale` false; or one found valid in L1 or L2, `IsStale` when it is being
-/// served by fail-safe), or a failure (the factory failed, was cancelled, or a refresh ran out of time)
-/// carrying the fallback the leader had, so that a waiter that cannot find it in L1 (this call skips L1,
-/// or the fail-safe activation was not stored there) can still fall back on it. A struct of three words:
-/// the value and the fallback share a field.
+/// served by fail-safe), with the entry it came from and where that was; or a failure (the factory failed, was
+/// cancelled, or a refresh ran out of time) carrying the fallback the leader had, so that a waiter that cannot find
+/// it in L1 (this call skips L1, or the fail-safe activation was not stored there) can still fall back on it. The
+/// value, its entry and the fallback share a field.
 [<Struct; NoComparison; NoEquality>]
 type internal Ending =
     private
         { item: obj | null
           stale: bool
+          /// Whether `item` is the entry the value came from (else the bare value, or the fallback of a failure).
+          served: bool
+          source: Fusion.ValueSource
           error: Fusion.Err | null }
 
     /// A value ending.
@@ -29,11 +32,22 @@ type internal Ending =
     /// A failed ending.
     member e.IsFailed: bool = not (isNull e.error)
     /// The value of a value ending; null for a failed one.
-    member e.Payload: obj | null = if isNull e.error then e.item else null
+    member e.Payload: obj | null =
+        match e.error, e.item with
+        | null, (:? Entry as entry) when e.served -> entry.Value
+        | null, item -> item
+        | _ -> null
     /// Whether the value is being served by fail-safe.
     member e.IsStale: bool = e.stale
     /// The error of a failed ending; null for a value.
     member e.Error: Fusion.Err | null = e.error
+    /// The entry a value ending's value came from, when known.
+    member e.Served: Entry voption =
+        match e.error, e.item with
+        | null, (:? Entry as entry) when e.served -> ValueSome entry
+        | _ -> ValueNone
+    /// Where a value ending's value came from (`Memory` when not known).
+    member e.Source: Fusion.ValueSource = e.source
 
     /// The fallback a failed ending carries: the leader's fail-safe activation, or the entry it fell back on.
     member e.Fallback: Entry voption =
@@ -42,12 +56,18 @@ type internal Ending =
         | _, item -> ValueSome(item :?> Entry)
 
     /// A value, `isStale` when it is being served by fail-safe.
-    static member NewValue(payload: obj, isStale: bool) : Ending = { item = payload; stale = isStale; error = null }
+    static member NewValue(payload: obj, isStale: bool) : Ending =
+        { item = payload; stale = isStale; served = false; source = Fusion.ValueSource.Memory; error = null }
+    /// The value of `entry`, found or made at `source`.
+    static member Of(entry: Entry, source: Fusion.ValueSource) : Ending =
+        { item = entry; stale = entry.IsStale; served = true; source = source; error = null }
     /// A failure with no fallback.
-    static member NewFailed(error: Fusion.Err) : Ending = { item = null; stale = false; error = error }
+    static member NewFailed(error: Fusion.Err) : Ending =
+        { item = null; stale = false; served = false; source = Fusion.ValueSource.Memory; error = error }
     /// A failure carrying the leader's fallback.
     static member FailedWith(error: Fusion.Err, fallback: Entry voption) : Ending =
-        { item = (match fallback with ValueSome f -> box f | ValueNone -> null); stale = false; error = error }
+        { item = (match fallback with ValueSome f -> box f | ValueNone -> null); stale = false; served = false
+          source = Fusion.ValueSource.Memory; error = error }
 
 /// What a flight's leader was asked for (a struct: it lives only for the call to `plan`).
 [<Struct; NoComparison; NoEquality>]
@@ -180,7 +200,7 @@ module internal Flight =
         let current = visible o r.Current
         match current with
         | ValueSome e when not r.Refresh && Entry.classifyFor o.IsFailSafeEnabled r.Now e = Fresh ->
-            FlightPlan.Answer(Ending.NewValue(e.Value, e.IsStale), L1Change.Keep)
+            FlightPlan.Answer(Ending.Of(e, Fusion.ValueSource.Memory), L1Change.Keep)
         | _ ->
             let fallback = fallbackOf o r.Now current
             let fallbackDefault = defaultOf o r.Default
@@ -212,7 +232,8 @@ module internal Flight =
         match distributed with
         | ValueSome d when Entry.classifyFor o.IsFailSafeEnabled now d <> Stale && Entry.classify now d <> Dead
                            && (not run.Refresh || run.Fallback |> ValueOption.forall (fun f -> d.Timestamp > f.Timestamp)) ->
-            FlightPlan.Answer(Ending.NewValue(d.Value, d.IsStale), copyOf o (Lifecycle.fromDistributed o now d))
+            let copy = Lifecycle.fromDistributed o now d
+            FlightPlan.Answer(Ending.Of(copy, Fusion.ValueSource.Distributed), copyOf o copy)
         | ValueSome d when o.IsFailSafeEnabled && Entry.classify now d = Stale ->
             let newer =
                 match run.Fallback with
@@ -262,8 +283,9 @@ module internal Flight =
             { Ending = Ending.FailedWith(error, carried); Change = storedBy o change; Distributed = L2Change.Keep; Notify = ValueNone }
         let succeeded (v: obj) (validator: Validator) =
             let struct (l2, notify) = distributedEffects o now jitter run v validator
-            { Ending = Ending.NewValue(v, false)
-              Change = storedBy o (L1Change.Put(Lifecycle.validated validator o now jitter run.StartedAt run.Origin v))
+            let produced = Lifecycle.validated validator o now jitter run.StartedAt run.Origin v
+            { Ending = Ending.Of(produced, Fusion.ValueSource.Factory)
+              Change = storedBy o (L1Change.Put produced)
               Distributed = l2
               Notify = notify }
         match outcome with

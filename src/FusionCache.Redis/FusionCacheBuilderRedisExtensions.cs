@@ -22,7 +22,7 @@ public static class FusionCacheBuilderRedisExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="connectionString">A StackExchange.Redis configuration string; <c>abortConnect=false</c>, a fail-fast backlog and a reconnect attempt every 500 ms are forced (a connection passed as an <see cref="IConnectionMultiplexer"/> keeps its own settings).</param>
     /// <param name="cacheName">Prefix of the L2 keys and name of the channel; nodes sharing data use the same one.</param>
-    /// <param name="backgroundWrites">L2 writes are fire-and-forget by default (<c>AllowBackgroundDistributedCacheOperations</c>).</param>
+    /// <param name="backgroundWrites">Whether L2 writes are fire-and-forget (<c>AllowBackgroundDistributedCacheOperations</c>): callers do not wait for Redis. Default false: a write completes once L2 has it.</param>
     public static FusionCacheBuilder WithRedis(this FusionCacheBuilder builder, string connectionString, string cacheName = "fusion", bool backgroundWrites = false)
     {
         if (builder is null) throw new ArgumentNullException(nameof(builder));

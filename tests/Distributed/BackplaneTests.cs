@@ -23,6 +23,20 @@ public sealed class BackplaneTests(RedisServerFixture redis, ITestOutputHelper l
     }
 
     [Fact]
+    public async Task AValueAnotherNodeWrote_IsReportedAsRead_FromRedis_WithItsWritersTimestamp()
+    {
+        using var nodes = await Start(2, OneMinute);
+        await nodes.A.Set("k", "v");
+        var written = Expect.Right(await nodes.A.GetOrSetEntry("k", ctx => Task.FromResult("never")));
+
+        var read = Expect.Right(await nodes.B.GetOrSetEntry("k", ctx => Task.FromResult("never")));
+        var again = Expect.Right(await nodes.B.GetOrSetEntry("k", ctx => Task.FromResult("never")));
+
+        Assert.Equal(("v", ValueSource.Distributed, written.Timestamp), (read.Value, read.Source, read.Timestamp));
+        Assert.Equal(ValueSource.Memory, again.Source);
+    }
+
+    [Fact]
     public async Task Set_OnA_IsSeenByBAndC_OnceTheNotificationArrives()
     {
         using var nodes = await Start(3, OneMinute);

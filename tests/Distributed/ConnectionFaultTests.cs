@@ -68,6 +68,23 @@ public sealed class ConnectionFaultTests(RedisServerFixture redis, ITestOutputHe
     }
 
     [Fact]
+    public async Task ASetWhoseWaitIsCancelled_EndsTheWaitOnly_AndTheWriteStillReachesRedis()
+    {
+        using var nodes = Nodes.Start(redis.Server.ConnectionString(), 1, b => b.WithDuration(TimeSpan.FromMinutes(1)), log);
+        await nodes.A.Set("warm", "up");
+        await redis.Server.PauseAsync(TimeSpan.FromSeconds(2));
+        using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
+        var clock = Stopwatch.StartNew();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => nodes.A.Set("k", "v", cancellationToken: caller.Token).AsTask());
+
+        log.WriteLine($"the cancelled wait ended after {clock.ElapsedMilliseconds} ms");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(0.9), $"the wait outlived its token: {clock.ElapsedMilliseconds} ms");
+        Assert.Equal("v", Expect.Some(await nodes.A.TryGet<string>("k"))); // L1 has it at once
+        await Poll.Until(async () => await redis.Server.SendAsync("EXISTS", nodes.RedisKey("k")) == "1", Nodes.Bound, "the write lands in L2");
+    }
+
+    [Fact]
     public async Task AnAclUserWithTheDocumentedPermissions_CanDoEverything_AndAKeyItMayNotTouchIsAPerKeyError()
     {
         const string cacheName = "acl";

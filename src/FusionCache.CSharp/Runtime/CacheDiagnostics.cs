@@ -72,11 +72,10 @@ internal sealed class CacheDiagnostics
     }
 
     /// <summary>Tags a GetOrSet span with what its caller got.</summary>
-    public static void Replied<T>(Activity span, Either<Err, T> reply, bool stale)
+    public static void Replied(Activity span, Err? error, bool stale)
     {
-        if (reply.IsLeft)
+        if (error is not null)
         {
-            var error = (Err)reply;
             span.SetTag(Telemetry.ReplyTag, "error");
             Telemetry.Fail(span, Telemetry.TypeOf(error), error.Message);
         }

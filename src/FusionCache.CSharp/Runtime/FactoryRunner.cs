@@ -11,6 +11,7 @@ internal static class FactoryRunner
     /// failures). Completed synchronously, without a state machine, when the factory's task already is.</summary>
     public static ValueTask<Outcome> Observe<T>(Factory<T> factory, string key, FSharpValueOption<Entry> fallback, CancellationToken token, out FactoryContext<T>? context)
     {
+        if (factory.ReturnsValue) return ObserveValue(factory, key, fallback, token, out context);
         Task<Either<Err, T>> task;
         context = null;
         try
@@ -21,7 +22,7 @@ internal static class FactoryRunner
         {
             return new(Thrown(ex, token));
         }
-        if (task is null) return new(Outcome.NewFailed(Err.Of("the factory returned a null Task")));
+        if (task is null) return new(NullTask);
         return task.IsCompletedSuccessfully ? new(Of(task.Result, context)) : Await(task, context, token);
     }
 
@@ -36,6 +37,41 @@ internal static class FactoryRunner
             return Thrown(ex, token);
         }
     }
+
+    /// <summary>A factory that returns the value itself: its exceptions are its failures, and a null value is one too.</summary>
+    private static ValueTask<Outcome> ObserveValue<T>(Factory<T> factory, string key, FSharpValueOption<Entry> fallback, CancellationToken token, out FactoryContext<T>? context)
+    {
+        Task<T> task;
+        context = null;
+        try
+        {
+            task = factory.InvokeValue(key, fallback, token, out context);
+        }
+        catch (Exception ex)
+        {
+            return new(Thrown(ex, token));
+        }
+        if (task is null) return new(NullTask);
+        return task.IsCompletedSuccessfully ? new(OfValue(task.Result, context)) : AwaitValue(task, context, token);
+    }
+
+    private static async ValueTask<Outcome> AwaitValue<T>(Task<T> task, FactoryContext<T>? context, CancellationToken token)
+    {
+        try
+        {
+            return OfValue(await task.ConfigureAwait(false), context);
+        }
+        catch (Exception ex)
+        {
+            return Thrown(ex, token);
+        }
+    }
+
+    private static Outcome OfValue<T>(T value, FactoryContext<T>? context) =>
+        value is null ? Outcome.NewFailed(Err.Of("the factory returned null (cache an Option to cache absence)"))
+        : Outcome.NewSucceeded(value, context is null ? ValidatorModule.none : context.Validator);
+
+    private static readonly Outcome NullTask = Outcome.NewFailed(Err.Of("the factory returned a null Task"));
 
     // A Right after ctx.NotModified() is the stale value handed back: the core re-stores the entry it came from.
     private static Outcome Of<T>(Either<Err, T> result, FactoryContext<T>? context) =>

@@ -48,6 +48,7 @@ public sealed class FusionCacheProvider : IDisposable
             .WithDefaultEntryOptions(options.EntryOptions())
             .WithTimeProvider(_services.GetService<TimeProvider>() ?? TimeProvider.System);
         if (_services.GetService<ILogger<FusionCache>>() is { } logger) builder.WithLogger(logger);
+        if (options.LogLevels is { IsSet: true } levels) builder.WithLogLevels(levels.ToLogLevels());
         var redisName = options.RedisCacheName ?? name;
         if (options.UseRegisteredConnectionMultiplexer)
         {

@@ -7,7 +7,8 @@ namespace Fusion;
 /// </summary>
 /// <example><code>
 /// "Fusion": { "Caches": { "orders": { "Capacity": 50000, "Duration": "00:05:00", "IsFailSafeEnabled": true,
-///                                     "RedisConnectionString": "redis:6379" } } }
+///                                     "RedisConnectionString": "redis:6379",
+///                                     "LogLevels": { "FailSafeActivation": "Information" } } } }
 /// </code></example>
 public sealed class FusionCachingOptions
 {
@@ -77,6 +78,12 @@ public sealed class FusionCachingOptions
     /// <summary>How far ahead of this node's clock another node's timestamp may be.</summary>
     public TimeSpan? MaxClockSkew { get; set; }
 
+    /// <summary>The levels of the log events whose weight depends on the application (factory errors and timeouts,
+    /// fail-safe activations, Redis errors and refusals) and how repeats of them are aggregated, given to
+    /// <see cref="FusionCacheBuilder.WithLogLevels"/> when the cache is built. Bound from the section's <c>LogLevels</c>
+    /// (<c>"LogLevels": { "FailSafeActivation": "Information" }</c>); only what is set differs from the defaults.</summary>
+    public FusionCachingLogLevels LogLevels { get; set; } = new();
+
     /// <summary>Anything else, in code: <paramref name="configure"/> is called on the builder last (serializer,
     /// auto-recovery bounds…). A method, not a property, so configuration binding never sees it.</summary>
     public FusionCachingOptions ConfigureBuilder(Action<FusionCacheBuilder> configure)
@@ -93,7 +100,7 @@ public sealed class FusionCachingOptions
         foreach (var configure in _configureBuilder) configure(builder);
     }
 
-    /// <summary>The entry options these settings give (only what is set).</summary>
+    /// <summary>The entry options these settings give : every option, the library default where these settings leave one unset.</summary>
     internal FusionCacheEntryOptions EntryOptions() => new()
     {
         Duration = Duration ?? Core.EntryOptionsModule.Default.Duration,

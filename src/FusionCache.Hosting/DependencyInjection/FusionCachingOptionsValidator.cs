@@ -40,7 +40,25 @@ internal sealed class FusionCachingOptionsValidator(FusionCacheRegistry registry
         yield return o.BackplaneOnly && o.RedisConnectionString is null && !o.UseRegisteredConnectionMultiplexer
             ? $"{nameof(o.BackplaneOnly)} = true needs a Redis connection ({nameof(o.RedisConnectionString)} or {nameof(o.UseRegisteredConnectionMultiplexer)})" : null;
         yield return ConnectionString(o.RedisConnectionString);
+        foreach (var problem in LogLevels(o.LogLevels)) yield return problem;
     }
+
+    // The rules of FusionCacheLogLevels (WithLogLevels), every problem listed, each named by its configuration path.
+    private static IEnumerable<string?> LogLevels(FusionCachingLogLevels? l)
+    {
+        if (l is null) yield break;
+        const string prefix = nameof(FusionCachingOptions.LogLevels) + ".";
+        yield return Level(prefix + nameof(l.FactoryError), l.FactoryError);
+        yield return Level(prefix + nameof(l.FactoryTimeout), l.FactoryTimeout);
+        yield return Level(prefix + nameof(l.FailSafeActivation), l.FailSafeActivation);
+        yield return Level(prefix + nameof(l.DistributedError), l.DistributedError);
+        yield return Level(prefix + nameof(l.DistributedRefusal), l.DistributedRefusal);
+        yield return l.AggregationWindow is TimeSpan w && w < TimeSpan.Zero // Timeout.InfiniteTimeSpan included
+            ? $"{prefix}{nameof(l.AggregationWindow)} = {w} is invalid: it must be zero or positive, and finite" : null;
+    }
+
+    private static string? Level(string name, Microsoft.Extensions.Logging.LogLevel? level) =>
+        level is { } v && !Enum.IsDefined(v) ? $"{name} = {(int)v} is invalid: it must be a LogLevel (Trace to None)" : null;
 
     internal static IEnumerable<string> Problems(FusionCachingOptions o) => Rules(o).Where(p => p is not null).Select(p => p!);
 

@@ -168,12 +168,12 @@ internal sealed class DistributedLevel : IDistributedLevel
         {
             object? value = _serializer.Deserialize<T>(payload);
             // A serializer that reads "null" back: the cache holds no null (Either cannot carry one).
-            if (value is null) return Unreadable(key, $"the serializer read a null {typeof(T).Name}", span);
+            if (value is null) return Unreadable(key, $"the serializer read a null {Replies.TypeName(typeof(T))}", span);
             entry = header.ToEntry(value);
         }
         catch (Exception ex)
         {
-            return Unreadable(key, $"not a {typeof(T).Name}: {ex.Message}", span);
+            return Unreadable(key, $"not a {Replies.TypeName(typeof(T))}: {ex.Message}", span);
         }
         await LearnOnce(entry.Tags).ConfigureAwait(false); // a tag first met here: its invalidation, if any, from L2
         ReadAs("hit", span);
