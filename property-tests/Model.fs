@@ -101,7 +101,7 @@ let private settleNow key (run: FactoryRun) (outcome: Outcome) node =
 /// A caller whose wait runs out (its own limit) while the key's factory keeps running: its reply, and
 /// the fail-safe activation it may store (the flight is current: nothing superseded it).
 let private timesOut key dflt (run: FactoryRun) soft node =
-    let struct (reply, change) = Flight.timedOut node.Options node.Now (entryOf key node) (boxed dflt) run.StartedAt soft
+    let struct (reply, change) = Flight.timedOut node.Options node.Now (entryOf key node) (boxed dflt) run.StartedAt Origin soft
     toAnswer reply, apply key change node
 
 /// A factory run: plan, then the source. A stalling factory outlives a caller with a time limit: the

@@ -54,6 +54,27 @@ public sealed class BackgroundCompletionTests
         Assert.Equal(1, factory.Calls);
     }
 
+    // Found with the simulator: the default stored at a timed-out wait carried the flight's stamp as its origin, so the
+    // flight's own result (same stamp, the node's origin) landed over it only on a node whose origin was larger.
+    [Theory]
+    [InlineData(1L)]
+    [InlineData(long.MaxValue)]
+    public async Task ADefaultServedAtTheSoftTimeout_GivesWayToTheFlightsLaterResult_WhateverTheNodesOrigin(long origin)
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using var cache = new FusionCacheBuilder().WithDuration(Duration).WithFailSafe().WithTimeProvider(time)
+            .WithClock(_ => new Runtime.Clock(time, origin)).Build();
+        var factory = TestFactory<string>.Waiting();
+        var result = cache.GetOrSet<string>("k", factory.Invoke, LanguageExt.Option<string>.Some("default"), SoftOnly);
+        time.Advance(Soft);
+        Assert.Equal("default", await Expect.Right(result));
+
+        factory[1].Succeed("real");
+
+        var stale = new FusionCacheEntryOptions { AllowStaleOnReadOnly = true };
+        await Eventually.Assert(async () => (await cache.TryGet<string>("k", stale)).IfNone("") == "real", "the flight's result replaces the default");
+    }
+
     [Fact]
     public async Task BackgroundCompletion_WhenASetHappenedMeanwhile_DoesNotOverwriteTheNewerValue()
     {

@@ -552,7 +552,7 @@ public sealed class FusionCache : IDisposable
             flight.Leave();
             var now = _clock.Now;
             var current = _memory.Get(key);
-            var (reply, activation) = Core.Flight.timedOut(o, now, current, fallbackDefault, flight.StartedAt, soft);
+            var (reply, activation) = Core.Flight.timedOut(o, now, current, fallbackDefault, flight.StartedAt, _clock.Origin, soft);
             _memory.Land(key, flight, activation, out _);
             var result = Answer<T, TResult, TShape>(key, reply, default, current, default, fallbackDefault, flight.StartedAt);
             TimedOut(key, soft, limit, reply, activation, current, now);

@@ -333,9 +333,10 @@ module internal Flight =
     /// A caller's wait ran out (`soft`: its soft timeout, else its hard one): its reply from `current`
     /// (L1's entry now) and its own default, and the fail-safe activation to store when it serves a
     /// stale entry (it lands only while the flight is current: `Work.mayLand`; never with SkipMemoryCacheWrite).
-    /// `startedAt` is the flight's stamp: a default value stored as an entry is that old.
-    let timedOut (o: EntryOptions) (now: int64) (current: Entry voption) (fallbackDefault: obj voption) (startedAt: int64) (soft: bool) : struct (Reply * L1Change) =
+    /// `startedAt` is the flight's stamp and `origin` this node's: a default value stored as an entry is the flight's
+    /// write, so the flight's own result (the same write) still lands over it when it completes.
+    let timedOut (o: EntryOptions) (now: int64) (current: Entry voption) (fallbackDefault: obj voption) (startedAt: int64) (origin: int64) (soft: bool) : struct (Reply * L1Change) =
         let after = if soft then o.FactorySoftTimeout else o.FactoryHardTimeout
         let struct (reply, change) =
-            failOver o now (fallbackOf o now (visible o current)) (defaultOf o fallbackDefault) startedAt startedAt (Fusion.Err.FactoryTimedOut after)
+            failOver o now (fallbackOf o now (visible o current)) (defaultOf o fallbackDefault) startedAt origin (Fusion.Err.FactoryTimedOut after)
         struct (reply, storedBy o change)

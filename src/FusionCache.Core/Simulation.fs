@@ -533,7 +533,7 @@ module Simulator =
             if not w.Done then
                 f.Waiters <- f.Waiters - 1 // Flight.Leave: the last one out abandons a cancellable flight
                 if f.Waiters = 0 && f.CancelWhenAbandoned then f.Waiters <- closed
-                let struct (reply, change) = Flight.timedOut w.Options (now ()) (get f.Key) w.Default f.StartedAt soft
+                let struct (reply, change) = Flight.timedOut w.Options (now ()) (get f.Key) w.Default f.StartedAt origin soft
                 land f change
                 w.Done <- true
                 answer w.Index (toAnswer reply)

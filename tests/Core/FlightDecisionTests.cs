@@ -217,7 +217,7 @@ public sealed class FlightDecisionTests
     {
         var o = Options(new() { Duration = TimeSpan.FromSeconds(10), IsFailSafeEnabled = true, FactorySoftTimeout = TimeSpan.FromSeconds(1) });
 
-        var (reply, change) = Flight.timedOut(o, Now, Some(StaleEntry), NoDefault, Now, soft: true);
+        var (reply, change) = Flight.timedOut(o, Now, Some(StaleEntry), NoDefault, Now, 1L, soft: true);
 
         Assert.Equal(("stale", true), Payload(reply));
         Assert.Equal(1, Assert.IsType<L1Change.Put>(change).Entry.FailSafeCycles);
@@ -226,7 +226,7 @@ public sealed class FlightDecisionTests
     [Fact]
     public void TimedOut_AtTheHardTimeoutWithoutFallback_RepliesTimedOutWithTheCallersHardTimeout()
     {
-        var (reply, change) = Flight.timedOut(FailSafe(), Now, NoEntry, NoDefault, Now, soft: false);
+        var (reply, change) = Flight.timedOut(FailSafe(), Now, NoEntry, NoDefault, Now, 1L, soft: false);
 
         Assert.Equal(TimeSpan.FromSeconds(3), Assert.IsType<Err.FactoryTimedOut>(ErrorOf(reply)).After);
         Assert.True(change.IsKeep);
