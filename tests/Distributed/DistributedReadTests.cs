@@ -97,7 +97,7 @@ public sealed class DistributedReadTests(RedisServerFixture redis, ITestOutputHe
 
         Assert.Equal(1, factory.Calls);
         Assert.Equal(1, Interlocked.Read(ref nodes.B.Distributed!.UnreadablePayloads));
-        Assert.True(await nodes.Log(1).Logged("not a Int32"), "no log line names the type");
+        Assert.True(await nodes.Log(1).Logged("Int32"), "no log line names the type"); // Replies.TypeName: the full name, "System.Int32"
         var stored = await (await Admin.Of(redis)).Stored(nodes, "k");
         Assert.Equal("42", stored.PayloadText); // the factory's value replaced it
     }
