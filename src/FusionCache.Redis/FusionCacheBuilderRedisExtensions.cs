@@ -60,6 +60,23 @@ public static class FusionCacheBuilderRedisExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Compresses L2 payloads (the serializer's bytes) of at least <paramref name="threshold"/> bytes with LZ4, when that
+    /// makes them smaller: fewer bytes in Redis and on the wire, for some CPU on each write and read. Every node reads both
+    /// forms whatever its own setting (envelope flag bit 3, docs/wire-format.md); nodes of builds from before this option
+    /// read a compressed entry as a miss (and overwrite it), so turn it on once every node runs a build that has it.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="threshold">The smallest payload compressed, in bytes, at least 1.</param>
+    /// <value>Off by default.</value>
+    public static FusionCacheBuilder WithCompression(this FusionCacheBuilder builder, int threshold = 1024)
+    {
+        var settings = Settings(builder);
+        Throw.IfInvalid(threshold < 1 ? $"threshold = {threshold} is invalid: it must be at least 1 (bytes)" : null, nameof(threshold), threshold);
+        settings.CompressionThreshold = threshold;
+        return builder;
+    }
+
     /// <summary>After a connection-level L2 error (Redis unreachable, a timeout), skip L2 for this long: reads are
     /// misses and writes are queued at once, so a stalled Redis costs a caller one timeout, not one per L2
     /// operation. A per-key server error (a wrong type at the key, a permission) never opens it.</summary>
@@ -150,8 +167,13 @@ public static class FusionCacheBuilderRedisExtensions
         public long RecoveryMaxBytes { get; set; } = 64L * 1024 * 1024;
         public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(1);
         public TimeSpan DisposeDrain { get; set; } = TimeSpan.FromSeconds(2);
+        public int CompressionThreshold { get; set; } // 0: off
 
         public DistributedSettings ToDistributed(string cacheName, bool backplaneOnly) =>
-            new(cacheName, Serializer, CircuitBreak, RecoveryCapacity, RecoveryDelay, RecoveryMaxBytes, MaxClockSkew, DisposeDrain) { BackplaneOnly = backplaneOnly };
+            new(cacheName, Serializer, CircuitBreak, RecoveryCapacity, RecoveryDelay, RecoveryMaxBytes, MaxClockSkew, DisposeDrain)
+            {
+                BackplaneOnly = backplaneOnly,
+                CompressionThreshold = CompressionThreshold,
+            };
     }
 }

@@ -1,8 +1,14 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace Fusion;
 
 /// <summary>Turns values into the bytes L2 stores, and back. Implementations must be thread-safe.</summary>
+/// <remarks>The cache calls the buffer members (<see cref="Serialize{T}(T, IBufferWriter{byte})"/>,
+/// <see cref="Deserialize{T}(ReadOnlySequence{byte})"/>): it writes the serializer's bytes straight into the pooled buffer
+/// it sends to Redis, and reads them straight from the buffer Redis answered into. Their default implementations call
+/// the array members, so a serializer that implements only those keeps working (with one array per value each way);
+/// implement the buffer members too to save it.</remarks>
 public interface IFusionSerializer
 {
     /// <summary>The bytes of <paramref name="value"/>.</summary>
@@ -11,6 +17,20 @@ public interface IFusionSerializer
     /// <summary>The value in <paramref name="bytes"/>; throws when they do not hold a <typeparamref name="T"/>
     /// (the cache turns that into a miss and a log line).</summary>
     T Deserialize<T>(ReadOnlySpan<byte> bytes);
+
+    /// <summary>Writes the bytes of <paramref name="value"/> to <paramref name="destination"/> (after what it already
+    /// holds). By default, the bytes of <see cref="Serialize{T}(T)"/>.</summary>
+    void Serialize<T>(T value, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        destination.Write(Serialize(value));
+    }
+
+    /// <summary>The value in <paramref name="source"/> (valid only during the call: the cache reuses the memory after it);
+    /// throws when it does not hold a <typeparamref name="T"/>. By default <see cref="Deserialize{T}(ReadOnlySpan{byte})"/>
+    /// of its one segment, or of a copy of its segments when there are several.</summary>
+    T Deserialize<T>(ReadOnlySequence<byte> source) =>
+        source.IsSingleSegment ? Deserialize<T>(source.FirstSpan) : Deserialize<T>(source.ToArray());
 }
 
 /// <summary>
@@ -45,6 +65,69 @@ public sealed class JsonFusionSerializer(JsonSerializerOptions? options = null) 
     public T Deserialize<T>(ReadOnlySpan<byte> bytes) =>
         JsonSerializer.Deserialize(bytes, Info<T>()) ?? throw new JsonException($"the payload is null, not a {typeof(T).Name}");
 
+    /// <inheritdoc />
+    /// <remarks>Through a <see cref="Utf8JsonWriter"/> kept per thread (reset onto <paramref name="destination"/>): no
+    /// intermediate array, no writer allocated per value.</remarks>
+    public void Serialize<T>(T value, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var writer = t_writer is { } cached && ReferenceEquals(t_writerOwner, this) ? cached : null;
+        t_writer = null; // re-entry (a converter that serializes through this serializer) takes a writer of its own
+        if (writer is null) writer = new Utf8JsonWriter(destination, WriterOptions);
+        else writer.Reset(destination);
+        try
+        {
+            JsonSerializer.Serialize(writer, value, Info<T>());
+            writer.Flush();
+        }
+        finally
+        {
+            writer.Reset(NoOutput.Instance); // holds no reference to the caller's buffer
+            t_writer = writer;
+            t_writerOwner = this;
+        }
+    }
+
+    /// <inheritdoc />
+    public T Deserialize<T>(ReadOnlySequence<byte> source)
+    {
+        if (source.IsSingleSegment) return Deserialize<T>(source.FirstSpan);
+        var reader = new Utf8JsonReader(source, ReaderOptions);
+        return JsonSerializer.Deserialize(ref reader, Info<T>()) ?? throw new JsonException($"the payload is null, not a {typeof(T).Name}");
+    }
+
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+    [ThreadStatic] private static JsonFusionSerializer? t_writerOwner;
+
+    private JsonWriterOptions WriterOptions => new()
+    {
+        Encoder = _options.Encoder,
+        Indented = _options.WriteIndented,
+#if NET9_0_OR_GREATER
+        IndentCharacter = _options.IndentCharacter,
+        IndentSize = _options.IndentSize,
+        NewLine = _options.NewLine,
+#endif
+        MaxDepth = _options.MaxDepth,
+        SkipValidation = true, // the serializer writes well-formed JSON (JsonSerializer.SerializeToUtf8Bytes skips it too)
+    };
+
+    private JsonReaderOptions ReaderOptions => new()
+    {
+        AllowTrailingCommas = _options.AllowTrailingCommas,
+        CommentHandling = _options.ReadCommentHandling,
+        MaxDepth = _options.MaxDepth,
+    };
+
     private System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> Info<T>() =>
         (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)_options.GetTypeInfo(typeof(T));
+
+    /// <summary>Where an idle writer points: it must not keep the last caller's buffer alive.</summary>
+    private sealed class NoOutput : IBufferWriter<byte>
+    {
+        public static readonly NoOutput Instance = new();
+        public void Advance(int count) { }
+        public Memory<byte> GetMemory(int sizeHint = 0) => Memory<byte>.Empty;
+        public Span<byte> GetSpan(int sizeHint = 0) => Span<byte>.Empty;
+    }
 }

@@ -146,39 +146,74 @@ internal sealed class DistributedLevel : IDistributedLevel
         // otherwise see its removed value return into L1, and stay there: a node ignores its own notifications).
         if (_queue.Owes(key)) return FSharpValueOption<Entry>.ValueNone;
         using var span = DistributedTelemetry.Start(DistributedTelemetry.ReadSpan, Name, key);
-        byte[]? bytes;
+        StackExchange.Redis.Lease<byte>? lease;
         try
         {
-            bytes = await WithTimeouts(_redis.Get(key), softTimeout, hardTimeout).ConfigureAwait(false);
+            lease = await WithTimeouts(_redis.Get(key), softTimeout, hardTimeout).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             Failed("read", key, ex, span);
             return ReadAs("error", span);
         }
-        if (bytes is null) return ReadAs("miss", span);
-        // The decoder refuses what the write guard ignores (a stamp beyond the skew bound included), so an
-        // unreadable entry is a miss that the next write replaces.
-        if (!EnvelopeCodec.TryDecode(bytes, _redis.LatestPlausible(_clock.Now), out var header, out var payload, out var error))
-            return Unreadable(key, error!, span);
-        _clock.Observe(header.Timestamp); // our next write comes after the one we read
-        if (header.IsTombstone) return ReadAs("miss", span); // removed
+        if (lease is null) return ReadAs("miss", span);
         Entry entry;
-        try
+        using (lease) // the envelope is decoded where Redis' answer was read into; the buffer goes back to the pool after
         {
-            object? value = _serializer.Deserialize<T>(payload);
-            // A serializer that reads "null" back: the cache holds no null (Either cannot carry one).
-            if (value is null) return Unreadable(key, $"the serializer read a null {Replies.TypeName(typeof(T))}", span);
-            entry = header.ToEntry(value);
-        }
-        catch (Exception ex)
-        {
-            return Unreadable(key, $"not a {Replies.TypeName(typeof(T))}: {ex.Message}", span);
+            var read = TryRead<T>(key, lease.Memory, span, out entry);
+            if (read == Decoded.Removed) return ReadAs("miss", span);
+            if (read == Decoded.Unreadable) return FSharpValueOption<Entry>.ValueNone; // counted and logged
         }
         await LearnOnce(entry.Tags).ConfigureAwait(false); // a tag first met here: its invalidation, if any, from L2
         ReadAs("hit", span);
         // Seen through this node's invalidations: an entry a RemoveByTag or a Clear covers is absent, or stale.
         return _memory.Invalidations.View(FSharpValueOption<Entry>.NewValueSome(entry));
+    }
+
+    private enum Decoded { Entry, Removed, Unreadable }
+
+    /// <summary>Decodes an envelope read from L2 into an entry: a tombstone is <c>Removed</c>, an unreadable envelope or
+    /// payload <c>Unreadable</c> (counted and logged already, <see cref="Unreadable"/>).
+    /// The payload is deserialized from <paramref name="bytes"/> as it is (decompressed first, into a pooled buffer,
+    /// when flag bit 3 says it is LZ4).</summary>
+    private Decoded TryRead<T>(string key, ReadOnlyMemory<byte> bytes, Activity? span, out Entry entry)
+    {
+        entry = null!;
+        // The decoder refuses what the write guard ignores (a stamp beyond the skew bound included), so an
+        // unreadable entry is a miss that the next write replaces.
+        if (!EnvelopeCodec.TryDecode(bytes.Span, _redis.LatestPlausible(_clock.Now), out var header, out var payloadSpan, out var error))
+            return NotRead(key, error!, span);
+        _clock.Observe(header.Timestamp); // our next write comes after the one we read
+        if (header.IsTombstone) return Decoded.Removed;
+        var payload = bytes[(bytes.Length - payloadSpan.Length)..];
+        byte[]? decompressed = null;
+        try
+        {
+            if (header.UncompressedLength > 0)
+            {
+                if (!EnvelopeCodec.TryDecompress(payload.Span, header.UncompressedLength, out decompressed, out error)) return NotRead(key, error!, span);
+                payload = decompressed.AsMemory(0, header.UncompressedLength);
+            }
+            object? value = _serializer.Deserialize<T>(new System.Buffers.ReadOnlySequence<byte>(payload));
+            // A serializer that reads "null" back: the cache holds no null (Either cannot carry one).
+            if (value is null) return NotRead(key, $"the serializer read a null {Replies.TypeName(typeof(T))}", span);
+            entry = header.ToEntry(value);
+            return Decoded.Entry;
+        }
+        catch (Exception ex)
+        {
+            return NotRead(key, $"not a {Replies.TypeName(typeof(T))}: {ex.Message}", span);
+        }
+        finally
+        {
+            if (decompressed is not null) System.Buffers.ArrayPool<byte>.Shared.Return(decompressed);
+        }
+    }
+
+    private Decoded NotRead(string key, string reason, Activity? span)
+    {
+        Unreadable(key, reason, span);
+        return Decoded.Unreadable;
     }
 
     /// <summary>Counts an L2 read by its result and tags its span; returns "nothing" for the misses to return.</summary>
@@ -197,7 +232,7 @@ internal sealed class DistributedLevel : IDistributedLevel
         try
         {
             // A backplane without L2 stores nothing: only the notification goes out.
-            write = _settings.BackplaneOnly ? null : L2Write.From(change, value => _serializer.Serialize((T)value));
+            write = _settings.BackplaneOnly ? null : L2Write.From<T>(change, _serializer, _settings.CompressionThreshold);
         }
         catch (Exception ex)
         {
@@ -366,12 +401,20 @@ internal sealed class DistributedLevel : IDistributedLevel
     private async Task<Sent> Send(string key, L2Write write, Remote? notice, TimeSpan timeout)
     {
         // Behind what the key already owes Redis, never before it: the replay sends the merge in order.
-        if (!Available || _queue.Owes(key)) { Queue(key, write, notice); return Sent.Queued; }
+        if (!Available || _queue.Owes(key))
+        {
+            Queue(key, write.Kept(), notice);
+            write.Release(); // never sent
+            return Sent.Queued;
+        }
         using var span = DistributedTelemetry.Start(DistributedTelemetry.WriteSpan, Name, key);
         span?.SetTag(DistributedTelemetry.OperationTag, OperationOf(write));
         try
         {
             var refusedBy = await Within<(long Timestamp, long Origin)?>(_redis.Apply(key, write, _clock.Now), timeout).ConfigureAwait(false);
+            // Redis answered: it has read the envelope, whose pooled buffer can serve the next one. (A send abandoned at its
+            // timeout, or failed, keeps it: Redis may still be reading it. The queue gets a copy.)
+            write.Release();
             if (refusedBy is not { } winner)
             {
                 Wrote(OperationOf(write), "written", span);
@@ -385,7 +428,7 @@ internal sealed class DistributedLevel : IDistributedLevel
         {
             Failed("write", key, ex, span);
             span?.SetTag(DistributedTelemetry.ResultTag, "queued");
-            Queue(key, write, notice);
+            Queue(key, write.Kept(), notice);
             return Sent.Queued;
         }
     }

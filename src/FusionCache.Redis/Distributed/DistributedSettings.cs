@@ -13,4 +13,8 @@ internal sealed record DistributedSettings(
 {
     /// <summary>Only the backplane: no value, tombstone or invalidation mark is stored in Redis.</summary>
     public bool BackplaneOnly { get; init; }
+
+    /// <summary>Payloads of at least this many bytes are written LZ4-compressed (flag bit 3); 0: never (the default).
+    /// Readers decode both forms whatever their own setting.</summary>
+    public int CompressionThreshold { get; init; }
 }

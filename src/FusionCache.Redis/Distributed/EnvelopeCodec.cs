@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Fusion.Core;
 
@@ -21,7 +22,9 @@ internal static class EnvelopeCodec
     public const int CyclesOffset = 42;
     public const int HeaderLength = 46;
     private const byte StaleFlag = 1, TombstoneFlag = 2, ValidatorFlag = 4;
-    private const byte KnownFlags = StaleFlag | TombstoneFlag | ValidatorFlag;
+    /// <summary>Flag bit 3: the payload is an uncompressed length (4 bytes) and an LZ4 block.</summary>
+    public const byte CompressedFlag = 8;
+    private const byte KnownFlags = StaleFlag | TombstoneFlag | ValidatorFlag | CompressedFlag;
     private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The L2 record of a remove at <paramref name="timestamp"/> by <paramref name="origin"/>: no value, never
@@ -33,51 +36,116 @@ internal static class EnvelopeCodec
         return bytes;
     }
 
-    public static byte[] Encode(Entry entry, ReadOnlySpan<byte> payload)
+    /// <summary>The envelope of <paramref name="entry"/> with <paramref name="payload"/> as an array (tests, tools): the same
+    /// bytes as <see cref="WriteSections"/>, the payload and <see cref="FinishPayload"/> write into a pooled buffer.</summary>
+    public static byte[] Encode(Entry entry, ReadOnlySpan<byte> payload, int compressionThreshold = 0)
     {
-        // The tags: a count, then each as a length and its bytes (KeyCodec), before the payload. An untagged entry: 2 bytes.
-        byte[][]? tags = null;
-        var tagBytes = 2;
-        if (entry.Tags.Length > 0)
+        var writer = PooledBuffer.Rent();
+        try
         {
-            if (entry.Tags.Length > ushort.MaxValue) throw new ArgumentException($"an entry carries {entry.Tags.Length} tags, at most {ushort.MaxValue}");
-            tags = new byte[entry.Tags.Length][];
-            for (var i = 0; i < tags.Length; i++)
-            {
-                tags[i] = KeyCodec.Encode(entry.Tags[i]);
-                if (tags[i].Length > ushort.MaxValue) throw new ArgumentException($"tag {i} is {tags[i].Length} bytes long, at most {ushort.MaxValue}");
-                tagBytes += 2 + tags[i].Length;
-            }
+            var payloadStart = WriteSections(writer, entry);
+            writer.Write(payload);
+            FinishPayload(writer, payloadStart, compressionThreshold);
+            return writer.Written.ToArray();
         }
+        finally
+        {
+            writer.Abandon();
+        }
+    }
+
+    /// <summary>Writes the header, the tags and the validator of <paramref name="entry"/> to <paramref name="writer"/>;
+    /// returns where the payload starts (the serializer writes it next, then <see cref="FinishPayload"/>).</summary>
+    public static int WriteSections(PooledBuffer writer, Entry entry)
+    {
         // The validator (conditional refresh), only when there is one: the ETag as a length and its UTF-8, then LastModified.
         var validator = entry.Validator;
         var hasValidator = ValidatorModule.isSome(validator);
         var etag = validator.ETag is { } e ? StrictUtf8.GetBytes(e) : null;
         if (etag is { Length: > ushort.MaxValue }) throw new ArgumentException($"the ETag is {etag.Length} bytes long, at most {ushort.MaxValue}");
-        var validatorBytes = hasValidator ? 2 + (etag?.Length ?? 0) + 8 : 0;
-        var bytes = new byte[HeaderLength + tagBytes + validatorBytes + payload.Length];
-        WriteHeader(bytes, entry.Timestamp, entry.Origin, entry.LogicalExpiry, entry.PhysicalExpiry, entry.EagerRefreshAt,
+        if (entry.Tags.Length > ushort.MaxValue) throw new ArgumentException($"an entry carries {entry.Tags.Length} tags, at most {ushort.MaxValue}");
+        var start = writer.WrittenCount;
+        var header = writer.GetSpan(HeaderLength + 2);
+        WriteHeader(header, entry.Timestamp, entry.Origin, entry.LogicalExpiry, entry.PhysicalExpiry, entry.EagerRefreshAt,
             (byte)((entry.IsStale ? StaleFlag : 0) | (hasValidator ? ValidatorFlag : 0)), entry.FailSafeCycles);
-        var at = HeaderLength;
-        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)(tags?.Length ?? 0));
-        at += 2;
-        foreach (var tag in tags ?? [])
+        // The tags: a count, then each as a length and its bytes (KeyCodec), before the payload. An untagged entry: 2 bytes.
+        BinaryPrimitives.WriteUInt16BigEndian(header[HeaderLength..], (ushort)entry.Tags.Length);
+        writer.Advance(HeaderLength + 2);
+        for (var i = 0; i < entry.Tags.Length; i++)
         {
-            BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)tag.Length);
-            tag.CopyTo(bytes, at + 2);
-            at += 2 + tag.Length;
+            var tag = KeyCodec.Encode(entry.Tags[i]);
+            if (tag.Length > ushort.MaxValue)
+            {
+                writer.Truncate(start);
+                throw new ArgumentException($"tag {i} is {tag.Length} bytes long, at most {ushort.MaxValue}");
+            }
+            var span = writer.GetSpan(2 + tag.Length);
+            BinaryPrimitives.WriteUInt16BigEndian(span, (ushort)tag.Length);
+            tag.CopyTo(span[2..]);
+            writer.Advance(2 + tag.Length);
         }
         if (hasValidator)
         {
-            BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(at), (ushort)(etag?.Length ?? 0));
-            etag?.CopyTo(bytes, at + 2);
-            at += 2 + (etag?.Length ?? 0);
-            BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(at), validator.LastModified);
-            at += 8;
+            var length = etag?.Length ?? 0;
+            var span = writer.GetSpan(2 + length + 8);
+            BinaryPrimitives.WriteUInt16BigEndian(span, (ushort)length);
+            etag?.CopyTo(span[2..]);
+            BinaryPrimitives.WriteInt64BigEndian(span[(2 + length)..], validator.LastModified);
+            writer.Advance(2 + length + 8);
         }
-        payload.CopyTo(bytes.AsSpan(at));
-        return bytes;
+        return writer.WrittenCount;
     }
+
+    /// <summary>After the serializer wrote the payload from <paramref name="payloadStart"/>: when it is at least
+    /// <paramref name="compressionThreshold"/> bytes (0: never) and LZ4 makes it smaller, replaces it by its uncompressed
+    /// length (4 bytes) and the LZ4 block, and sets flag bit 3. Returns whether it did.</summary>
+    public static bool FinishPayload(PooledBuffer writer, int payloadStart, int compressionThreshold)
+    {
+        var length = writer.WrittenCount - payloadStart;
+        if (compressionThreshold <= 0 || length < compressionThreshold || length == 0) return false;
+        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(length));
+        try
+        {
+            var compressed = K4os.Compression.LZ4.LZ4Codec.Encode(writer.Written[payloadStart..], scratch);
+            if (compressed <= 0 || compressed + 4 >= length) return false; // not worth it: the payload stays as it is
+            writer.Truncate(payloadStart);
+            var span = writer.GetSpan(4 + compressed);
+            BinaryPrimitives.WriteInt32BigEndian(span, length);
+            scratch.AsSpan(0, compressed).CopyTo(span[4..]);
+            writer.Advance(4 + compressed);
+            writer.Written[FlagsOffset] |= CompressedFlag; // the envelope starts at 0 in an L2 write's buffer
+            return true;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Decompresses an LZ4 payload (flag bit 3) of <paramref name="length"/> bytes into an array rented from the
+    /// pool (the caller returns it); false with a reason when the block does not decode to exactly that many bytes, or
+    /// claims more than LZ4 can expand it to (a forged length must not make the reader allocate gigabytes).</summary>
+    public static bool TryDecompress(ReadOnlySpan<byte> block, int length, out byte[]? rented, out string? error)
+    {
+        rented = null;
+        if (length > MaxExpansion(block.Length)) { error = $"an uncompressed length of {length} bytes, more than LZ4 makes of {block.Length}"; return false; }
+        var target = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        int decoded;
+        try { decoded = K4os.Compression.LZ4.LZ4Codec.Decode(block, target.AsSpan(0, length)); }
+        catch (Exception ex) when (ex is not OutOfMemoryException) { decoded = -1; }
+        if (decoded != length)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(target);
+            error = decoded < 0 ? "the compressed payload does not decode" : $"the compressed payload decodes to {decoded} bytes, not {length}";
+            return false;
+        }
+        rented = target;
+        error = null;
+        return true;
+    }
+
+    // An LZ4 block expands at most about 255 times (a match token and its length bytes), plus a literal tail.
+    private static long MaxExpansion(int blockLength) => 255L * blockLength + 64;
 
     /// <summary>Reads the tags after the header; false when they do not decode. <paramref name="payload"/> is what follows.</summary>
     private static bool TryReadTags(ReadOnlySpan<byte> body, out string[] tags, out ReadOnlySpan<byte> payload)
@@ -161,7 +229,17 @@ internal static class EnvelopeCodec
         if (!TryReadTags(bytes[HeaderLength..], out var tags, out payload)) { error = "the tags do not decode"; return false; }
         var validator = ValidatorModule.none;
         if ((bytes[FlagsOffset] & ValidatorFlag) != 0 && !TryReadValidator(payload, out validator, out payload)) { error = "the validator does not decode"; return false; }
-        header = header with { Tags = tags, Validator = validator };
+        var uncompressed = 0;
+        if ((bytes[FlagsOffset] & CompressedFlag) != 0)
+        {
+            // The uncompressed length (positive) and at least one byte of LZ4 block; whether the block decodes to that
+            // length is the payload's check (TryDecompress), as the serializer's is: the guard reads no payload.
+            if (payload.Length < 5) { error = "the compressed payload is shorter than its length and one byte"; return false; }
+            uncompressed = BinaryPrimitives.ReadInt32BigEndian(payload);
+            if (uncompressed <= 0) { error = $"an uncompressed length of {uncompressed}"; return false; }
+            payload = payload[4..];
+        }
+        header = header with { Tags = tags, Validator = validator, UncompressedLength = uncompressed };
         error = null;
         return true;
     }
@@ -190,6 +268,9 @@ internal static class EnvelopeCodec
 
         /// <summary>What the source said about the value (conditional refresh); none by default.</summary>
         public Validator Validator { get; init; } = ValidatorModule.none;
+
+        /// <summary>With flag bit 3, the payload's length once decompressed (the payload is then an LZ4 block); 0 otherwise.</summary>
+        public int UncompressedLength { get; init; }
 
         /// <summary>The core entry holding <paramref name="value"/>: the same write (timestamp and origin) as the writer's L1 copy.</summary>
         public Entry ToEntry(object value) =>

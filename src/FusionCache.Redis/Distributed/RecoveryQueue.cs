@@ -127,5 +127,5 @@ internal sealed class RecoveryQueue(int capacity, long maxBytes)
     }
 
     private static long BytesOf(Pending<L2Write> p) =>
-        (p.Replace.IsSome ? p.Replace.Value.Argument.Length : 0) + (p.Expire.IsSome ? p.Expire.Value.Argument.Length : 0);
+        (p.Replace.IsSome ? p.Replace.Value.Length : 0) + (p.Expire.IsSome ? p.Expire.Value.Length : 0);
 }

@@ -19,11 +19,9 @@ internal sealed class RedisLevel(RedisConnection connection, string cacheName, T
     /// <summary>The latest timestamp an L2 entry may carry at <paramref name="now"/>: later ones are forged or corrupt.</summary>
     public long LatestPlausible(long now) => Fusion.Core.Order.latestPlausible(now, maxClockSkew.Ticks);
 
-    public async Task<byte[]?> Get(string key)
-    {
-        var value = await connection.Required.GetDatabase().StringGetAsync(KeyOf(key)).ConfigureAwait(false);
-        return value.IsNull ? null : (byte[]?)value;
-    }
+    /// <summary>The key's envelope in a buffer StackExchange.Redis rented from its pool (null when L2 does not hold the key):
+    /// the caller decodes it in place and disposes it, which gives the buffer back.</summary>
+    public Task<Lease<byte>?> Get(string key) => connection.Required.GetDatabase().StringGetLeaseAsync(KeyOf(key));
 
     /// <summary>The Redis key of a tag's invalidation mark (null: the cache-wide one, <c>Clear</c>): under their own
     /// ":mark:" segment, apart from the entries' ":v2:" keys.</summary>
@@ -75,15 +73,15 @@ internal sealed class RedisLevel(RedisConnection connection, string cacheName, T
             case L2Write.Kind.Put:
                 var ttl = TimeToLiveMs(write.PhysicalExpiry, now);
                 if (ttl < 0) return null; // already past its physical expiry: nothing to keep
-                result = await db.ScriptEvaluateAsync(RedisScripts.SetIfNotOlder, keys, [write.Argument, ttl, limit]).ConfigureAwait(false);
+                result = await db.ScriptEvaluateAsync(RedisScripts.SetIfNotOlder, keys, [write.Bytes, ttl, limit]).ConfigureAwait(false);
                 break;
             case L2Write.Kind.Remove:
                 var least = Math.Max(1, TimeToLiveMs(write.PhysicalExpiry, now));
-                result = await db.ScriptEvaluateAsync(RedisScripts.RemoveIfNotNewer, keys, [write.Argument, least, limit]).ConfigureAwait(false);
+                result = await db.ScriptEvaluateAsync(RedisScripts.RemoveIfNotNewer, keys, [write.Bytes, least, limit]).ConfigureAwait(false);
                 break;
             case L2Write.Kind.Expire:
                 result = await db.ScriptEvaluateAsync(RedisScripts.ExpireIfNotNewer, keys,
-                    [write.Argument.AsMemory(0, 16).ToArray(), write.Argument.AsMemory(16, 8).ToArray(), limit]).ConfigureAwait(false);
+                    [write.Bytes[..16], write.Bytes[16..24], limit]).ConfigureAwait(false);
                 break;
             default:
                 throw new System.Diagnostics.UnreachableException();

@@ -27,7 +27,9 @@ internal static class RedisScripts
     // utf8(s): whether s is well-formed UTF-8 (what .NET's strict decoder accepts: no overlong forms, no surrogates,
     // nothing past U+10FFFF). body_ok(key, flags, len): the sections after the header are as the decoder reads them:
     // the tags (a count, then each a non-empty length and bytes that are UTF-8, or 0xFF then UTF-16LE), then, with
-    // flag bit 2, the validator (an ETag length and UTF-8, a LastModified that is not negative, not both empty).
+    // flag bit 2, the validator (an ETag length and UTF-8, a LastModified that is not negative, not both empty), then, with
+    // flag bit 3, the compressed payload's uncompressed length (positive) and at least one byte of LZ4 block (whether
+    // the block decodes is the payload's check, as the serializer's: the guard never reads the payload).
     private const string Body = """
         local function utf8(s)
           local i, n = 1, #s
@@ -79,7 +81,7 @@ internal static class RedisScripts
             elseif not utf8(tag) then return false end
             at = at + 2 + n
           end
-          if flags >= 4 then
+          if flags % 8 >= 4 then
             if len < at + 10 then return false end
             local n = u16(key, at)
             if len < at + 10 + n then return false end
@@ -87,6 +89,12 @@ internal static class RedisScripts
             local lm = redis.call('GETRANGE', key, at + 2 + n, at + 9 + n)
             if string.byte(lm, 1) >= 128 then return false end
             if n == 0 and lm == string.rep(string.char(0), 8) then return false end
+            at = at + 10 + n
+          end
+          if flags >= 8 then
+            if len < at + 5 then return false end
+            local u = redis.call('GETRANGE', key, at, at + 3)
+            if string.byte(u, 1) >= 128 or u == string.rep(string.char(0), 4) then return false end
           end
           return true
         end
@@ -103,7 +111,7 @@ internal static class RedisScripts
           if not at_least(limit, string.sub(h, 2, 9)) then return nil end
           if string.byte(h, 18) >= 128 or string.byte(h, 26) >= 128 then return nil end
           if not at_least(string.sub(h, 26, 33), string.sub(h, 18, 25)) then return nil end
-          if string.byte(h, 42) > 7 or string.byte(h, 43) >= 128 then return nil end
+          if string.byte(h, 42) > 15 or string.byte(h, 43) >= 128 then return nil end
           if not body_ok(key, string.byte(h, 42), len) then return nil end
           return h
         end
