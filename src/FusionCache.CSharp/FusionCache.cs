@@ -302,7 +302,7 @@ public sealed class FusionCache : IDisposable
     /// and announced to the other nodes; like a write, it is queued and replayed when Redis is away.</summary>
     public ValueTask RemoveByTag(string tag, bool allowFailSafe = false, CancellationToken cancellationToken = default)
     {
-        if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", nameof(tag));
+        CheckTag(tag, nameof(tag));
         cancellationToken.ThrowIfCancellationRequested();
         return Waited(Invalidate(tag, allowFailSafe), cancellationToken);
     }
@@ -314,7 +314,7 @@ public sealed class FusionCache : IDisposable
         // Every tag is checked before any is invalidated; a cancellation between two ends the wait, not the ones begun.
         var all = tags.ToArray();
         foreach (var tag in all)
-            if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", nameof(tags));
+            CheckTag(tag, nameof(tags));
         foreach (var tag in all) await RemoveByTag(tag, allowFailSafe, cancellationToken).ConfigureAwait(false);
     }
 
@@ -637,6 +637,11 @@ public sealed class FusionCache : IDisposable
     private void CheckDisposed()
     {
         if (_disposed) Throw.Disposed();
+    }
+
+    private static void CheckTag(string tag, string parameter)
+    {
+        if (string.IsNullOrEmpty(tag)) throw new ArgumentException($"tag = '{tag}' is invalid: a tag must be a non-empty string.", parameter);
     }
 
     private void CheckKey(string key)

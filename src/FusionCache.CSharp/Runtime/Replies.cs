@@ -29,8 +29,6 @@ internal static class Replies
         return (tick < 0 ? definition : definition[..tick]) + "<" + string.Join(", ", type.GetGenericArguments().Select(TypeName)) + ">";
     }
 
-    public static Either<Err, T> Cancelled<T>() => Either<Err, T>.Left(CancelledErr);
-
     /// <summary>What a caller whose token was cancelled gets.</summary>
     public static readonly Err CancelledErr = Err.NewCancelled("the caller's cancellation token was cancelled");
 }
