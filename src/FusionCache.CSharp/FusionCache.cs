@@ -580,8 +580,8 @@ public sealed class FusionCache : IDisposable
         _diagnostics.FactoryTimedOut(key, soft ? "soft" : "hard", limit, consequence, now);
         if (reply.IsValue && reply.IsStale && Telemetry.StaleHits.Enabled) _diagnostics.StaleHit();
         // The activation the core stored for this caller (SkipMemoryCacheWrite stores none, and none is reported).
-        if (activation is L1Change.Put { Entry: var activated })
-            _diagnostics.FailSafeActivated(key, CacheDiagnostics.ActivationOf(activated, current), activated, current, Err.NewFactoryTimedOut(limit), now);
+        if (activation.IsPut)
+            _diagnostics.FailSafeActivated(key, CacheDiagnostics.ActivationOf(activation.Entry, current), activation.Entry, current, Err.NewFactoryTimedOut(limit), now);
     }
 
     /// <summary>This caller's reply from its flight's ending, by its own options. A fresh value needs no more;

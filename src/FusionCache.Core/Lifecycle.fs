@@ -2,8 +2,9 @@ namespace Fusion.Core
 
 open System
 
-/// What the shell does to L1 for one key.
-[<RequireQualifiedAccess; NoComparison; ReferenceEquality>]
+/// What the shell does to L1 for one key. A struct: every write and every flight's result carries one, and as an
+/// object it was 32 of the 336 bytes a miss allocated.
+[<Struct; NoComparison; NoEquality>]
 type internal L1Change =
     /// Leave L1 as it is.
     | Keep

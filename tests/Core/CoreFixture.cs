@@ -28,6 +28,13 @@ internal static class CoreFixture
     public static Entry Entry(object value, long timestamp, long logical, long physical, long eager = Ticks.Never, bool isStale = false, int cycles = 0, long origin = 0, string[]? tags = null) =>
         new(value, timestamp, origin, logical, physical, eager, isStale, cycles, EntryMetaModule.ofParts(tags ?? Tagged.untagged, ValidatorModule.none));
 
+    /// <summary>The entry of a <c>Put</c> change; fails the test for any other change.</summary>
+    public static Entry PutOf(L1Change change)
+    {
+        Assert.True(change.IsPut, $"expected a Put, got {change.Tag}");
+        return change.Entry;
+    }
+
     public static FSharpValueOption<Entry> Some(Entry e) => FSharpValueOption<Entry>.NewValueSome(e);
 
     public static FSharpValueOption<Entry> NoEntry => FSharpValueOption<Entry>.ValueNone;

@@ -116,8 +116,8 @@ public sealed class FlightDecisionTests
         var s = Flight.settle(o, Now + 7, jitter: 3, run, Outcome.NewSucceeded("new", ValidatorModule.none));
 
         Assert.Equal(("new", false), Payload(s.Ending));
-        var put = Assert.IsType<L1Change.Put>(s.Change);
-        Assert.Equal((Now, Now + 7 + 10 * Second + 3, 0), (put.Entry.Timestamp, put.Entry.LogicalExpiry, put.Entry.FailSafeCycles));
+        var put = PutOf(s.Change);
+        Assert.Equal((Now, Now + 7 + 10 * Second + 3, 0), (put.Timestamp, put.LogicalExpiry, put.FailSafeCycles));
     }
 
     [Fact]
@@ -128,10 +128,10 @@ public sealed class FlightDecisionTests
         var s = Flight.settle(o, Now, 0, Run(o, StaleEntry), Outcome.NewFailed(Err.Of("down")));
 
         Assert.Equal(Err.Of("down"), ErrorOf(s.Ending));
-        var put = Assert.IsType<L1Change.Put>(s.Change);
-        Assert.Equal((Now + 5 * Second, 1), (put.Entry.LogicalExpiry, put.Entry.FailSafeCycles));
+        var put = PutOf(s.Change);
+        Assert.Equal((Now + 5 * Second, 1), (put.LogicalExpiry, put.FailSafeCycles));
         // The leader, and any caller with fail-safe, finds the activation in L1.
-        Assert.Equal(("stale", true), Payload(Flight.replyFor(o, Now, Some(put.Entry), NoDefault, s.Ending)));
+        Assert.Equal(("stale", true), Payload(Flight.replyFor(o, Now, Some(put), NoDefault, s.Ending)));
     }
 
     [Fact]
@@ -164,9 +164,9 @@ public sealed class FlightDecisionTests
 
         var s = Flight.settle(o, Now, 0, Run(o, null, fallbackDefault: Default("d")), Outcome.NewFailed(Err.Of("down")));
 
-        var put = Assert.IsType<L1Change.Put>(s.Change);
-        Assert.Equal(1, put.Entry.FailSafeCycles);
-        Assert.Equal(("d", true), Payload(Flight.replyFor(o, Now, Some(put.Entry), NoDefault, s.Ending)));
+        var put = PutOf(s.Change);
+        Assert.Equal(1, put.FailSafeCycles);
+        Assert.Equal(("d", true), Payload(Flight.replyFor(o, Now, Some(put), NoDefault, s.Ending)));
     }
 
     [Fact]
@@ -185,7 +185,7 @@ public sealed class FlightDecisionTests
     {
         var leader = FailSafe();
         var s = Flight.settle(leader, Now, 0, Run(leader, StaleEntry), Outcome.NewFailed(Err.Of("down")));
-        var activated = Assert.IsType<L1Change.Put>(s.Change).Entry;
+        var activated = PutOf(s.Change);
 
         Assert.Equal(("stale", true), Payload(Flight.replyFor(leader, Now, Some(activated), NoDefault, s.Ending)));
         Assert.Equal(Err.Of("down"), ErrorOf(Flight.replyFor(Options(), Now, Some(activated), NoDefault, s.Ending)));
@@ -220,7 +220,7 @@ public sealed class FlightDecisionTests
         var (reply, change) = Flight.timedOut(o, Now, Some(StaleEntry), NoDefault, Now, 1L, soft: true);
 
         Assert.Equal(("stale", true), Payload(reply));
-        Assert.Equal(1, Assert.IsType<L1Change.Put>(change).Entry.FailSafeCycles);
+        Assert.Equal(1, PutOf(change).FailSafeCycles);
     }
 
     [Fact]
@@ -251,7 +251,7 @@ public sealed class FlightDecisionTests
         var later = Entry("set later", Now + 1, Now + 10 * Second, Now + 10 * Second);
 
         var settlement = Flight.settle(o, Now + 5 * Second, 0, run, Outcome.NewSucceeded("late", ValidatorModule.none));
-        var entry = Assert.IsType<L1Change.Put>(settlement.Change).Entry;
+        var entry = PutOf(settlement.Change);
 
         Assert.Equal(Now, entry.Timestamp);
         Assert.False(Lifecycle.supersedes(Some(later), entry));
@@ -271,7 +271,7 @@ public sealed class FlightDecisionTests
         var s = Flight.settle(o, Now + 7, jitter: 0, run, Outcome.NewNotModified(new Validator(null, 99)));
 
         Assert.Equal(("stale", false), Payload(s.Ending));
-        var put = Assert.IsType<L1Change.Put>(s.Change).Entry;
+        var put = PutOf(s.Change);
         Assert.Equal((Now, false, Now + 7 + 10 * Second), (put.Timestamp, put.IsStale, put.LogicalExpiry));
         Assert.Equal(new Validator("\"a\"", 99), put.Validator); // the ETag kept, the new LastModified taken
         var l2 = Assert.IsType<L2Change.Put>(s.Distributed).Entry;

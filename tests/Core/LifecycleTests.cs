@@ -87,10 +87,10 @@ public sealed class LifecycleTests
     {
         var entry = Entry("v", Now - 5, logical: Now + 10, physical: Now + 20, eager: Now + 2);
 
-        var put = Assert.IsType<L1Change.Put>(Lifecycle.expire(Now, entry));
+        var put = PutOf(Lifecycle.expire(Now, entry));
 
-        Assert.True(EntryModule.classify(Now, put.Entry).IsStale);
-        Assert.Equal((Now + 20, Ticks.Never), (put.Entry.PhysicalExpiry, put.Entry.EagerRefreshAt));
+        Assert.True(EntryModule.classify(Now, put).IsStale);
+        Assert.Equal((Now + 20, Ticks.Never), (put.PhysicalExpiry, put.EagerRefreshAt));
     }
 
     [Fact]

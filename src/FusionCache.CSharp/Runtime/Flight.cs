@@ -21,8 +21,6 @@ internal sealed class Flight
     // Only a flight whose factory may be cancelled pays for a token source (not the default options).
     private readonly CancellationTokenSource? _factoryCancellation;
     private readonly bool _cancelWhenAbandoned;
-    // What a factory that may not be cancelled by its callers gets: the cache's own stopping token (Dispose).
-    private readonly CancellationToken _stopping;
     private int _waiters;
     private int _completed;
     private long _startedAt;
@@ -31,10 +29,8 @@ internal sealed class Flight
     /// <param name="cancellable">The factory may be cancelled: timed-out factories may not complete in the background.</param>
     /// <param name="background">A background refresh: nobody waits, so it is never abandoned. Otherwise the
     /// caller creating the flight is its first waiter (counted here, so it need not join).</param>
-    /// <param name="stopping">Cancelled when the cache is disposed: the token of a factory that has no own one.</param>
-    public Flight(bool cancellable, bool background, CancellationToken stopping = default)
+    public Flight(bool cancellable, bool background)
     {
-        _stopping = stopping;
         if (cancellable) _factoryCancellation = new CancellationTokenSource();
         _cancelWhenAbandoned = cancellable && !background;
         _waiters = background ? 0 : 1;
@@ -56,8 +52,9 @@ internal sealed class Flight
         }
     }
 
-    /// <summary>The token the factory receives.</summary>
-    public CancellationToken FactoryToken => _factoryCancellation?.Token ?? _stopping;
+    /// <summary>The token the factory receives: its own, or, for a factory that may not be cancelled by its callers,
+    /// <paramref name="stopping"/> (the cache's, cancelled on Dispose; not kept here: 8 bytes less per flight).</summary>
+    public CancellationToken FactoryToken(CancellationToken stopping) => _factoryCancellation?.Token ?? stopping;
 
     /// <summary>The flight's stamp (its result's timestamp), once its leader has taken it; 0 before.</summary>
     public long StartedAt => Volatile.Read(ref _startedAt);

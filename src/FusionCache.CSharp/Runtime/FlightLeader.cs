@@ -94,7 +94,7 @@ internal sealed class FlightLeader(MemoryLevel memory, FlightTable flights, Cloc
     private ValueTask<Ending> RunFactory<T>(string key, Flight flight, Factory<T> factory, EntryOptions options, FactoryRun run)
     {
         var watch = diagnostics.FactoryStarting(key, run.Refresh);
-        var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken, out var context);
+        var observed = FactoryRunner.Observe(factory, key, run.Fallback, flight.FactoryToken(flights.Stopping), out var context);
         watch.Detach(); // the factory's span stays open until its outcome; this thread goes on with the flight
         if (!observed.IsCompleted) return RunFactoryAsync<T>(key, flight, options, run, observed.AsTask(), context, watch);
         return Settle<T>(key, flight, Factory<T>.Produced(options, context), run, observed.Result, watch);

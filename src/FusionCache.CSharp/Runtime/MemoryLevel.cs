@@ -18,7 +18,7 @@ namespace Fusion.Runtime;
 internal sealed class MemoryLevel
 {
     private const int StripeBits = 6;
-    private const int StripeCount = 1 << StripeBits; // the stripe is the top bits of the key's hash
+    internal const int StripeCount = 1 << StripeBits; // the stripe is the top bits of the key's hash
     private readonly BoundedStore<Entry> _store;
     private readonly FlightTable _flights;
     private readonly object[] _stripes = new object[StripeCount];
@@ -128,14 +128,14 @@ internal sealed class MemoryLevel
 
     private bool ApplyLocked(string key, L1Change change)
     {
-        switch (change)
+        switch (change.Tag)
         {
-            case { IsKeep: true }: return true;
-            case L1Change.Put put: return PutIfSupersedes_NeedsLock(key, put.Entry);
-            case { IsDrop: true }: _store.TryRemove(key); return true;
-            case L1Change.ExpireAt expire:
+            case L1Change.Tags.Keep: return true;
+            case L1Change.Tags.Put: return PutIfSupersedes_NeedsLock(key, change.Entry!);
+            case L1Change.Tags.Drop: _store.TryRemove(key); return true;
+            case L1Change.Tags.ExpireAt:
                 var held = _store.Find(key);
-                if (held is not null && Lifecycle.expire(expire.At, held.Value) is L1Change.Put expired) _store.Set(key, expired.Entry, held);
+                if (held is not null && Lifecycle.expire(change.At, held.Value) is { IsPut: true } expired) _store.Set(key, expired.Entry, held);
                 return true;
             default: throw new System.Diagnostics.UnreachableException();
         }

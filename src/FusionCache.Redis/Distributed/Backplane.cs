@@ -12,8 +12,7 @@ namespace Fusion.Distributed;
 internal sealed class Backplane
 {
     private const int None = 0, Subscribed = 1, Subscribing = 2, Stopped = 3;
-    // A failed subscription is retried after this, not only on the next reconnect: a reconnect event that
-    // arrives while the failing attempt is still in flight finds it "on its way" and would be lost.
+    // A failed subscription is retried every this long until it is made (EnsureSubscribed).
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
     private readonly RedisConnection _connection;
     private readonly RedisChannel _channel;
@@ -50,28 +49,67 @@ internal sealed class Backplane
     /// <summary>Messages received and applied, and messages ignored as malformed (debug counters).</summary>
     public long Applied, Malformed;
 
-    /// <summary>Subscribes once; safe to call again (on every reconnect). A failure while connected retries by
-    /// itself; while disconnected, the reconnect does.</summary>
+    /// <summary>Subscribes once; safe to call again (on every reconnect). A failed attempt is retried every
+    /// <see cref="RetryDelay"/> by one retry loop, connected or not, until the subscription is made or stopped.</summary>
+    /// <remarks>Not left to the next reconnect: one that arrives while the failing attempt is still in flight finds
+    /// it "on its way" and returns, and there may be no later one, so the node would stay deaf to the other nodes.</remarks>
     public async Task EnsureSubscribed()
     {
-        if (_connection.Multiplexer is null) return; // subscribed once connected
-        if (Interlocked.CompareExchange(ref _state, Subscribing, None) != None) return; // subscribed, or on its way
+        if (!await TrySubscribe(logFailure: true).ConfigureAwait(false)) StartRetrying();
+    }
+
+    /// <summary>One attempt; false when it failed (the state is back to None), true when subscribed or when another
+    /// attempt or a stop has the subscription in hand.</summary>
+    private async Task<bool> TrySubscribe(bool logFailure)
+    {
+        if (_connection.Multiplexer is null) return true; // subscribed once connected (the connection's setup calls again)
+        if (Interlocked.CompareExchange(ref _state, Subscribing, None) != None) return true; // subscribed, or on its way
         try
         {
             await _connection.Required.GetSubscriber().SubscribeAsync(_channel, _handler).ConfigureAwait(false);
             if (Interlocked.CompareExchange(ref _state, Subscribed, Subscribing) != Subscribing) Unsubscribe(); // stopped meanwhile
+            return true;
         }
         catch (Exception ex)
         {
             // Take the locally registered handler back, so that the retry adds it only once.
             try { _connection.Required.GetSubscriber().Unsubscribe(_channel, _handler, CommandFlags.FireAndForget); }
             catch (Exception unsubscribing) when (unsubscribing is RedisException or ObjectDisposedException) { } // closing or away: nothing registered to keep
-            if (Interlocked.CompareExchange(ref _state, None, Subscribing) != Subscribing) return; // stopped meanwhile
-            Log.SubscriptionFailed(_logger, DistributedLevel.Short(ex));
-            await Task.Delay(RetryDelay).ConfigureAwait(false);
-            // Still down: the next reconnect subscribes (it finds the state None now), no retry loop meanwhile.
-            if (_connection.IsConnected) await EnsureSubscribed().ConfigureAwait(false);
+            if (Interlocked.CompareExchange(ref _state, None, Subscribing) != Subscribing) return true; // stopped meanwhile
+            if (logFailure) Log.SubscriptionFailed(_logger, DistributedLevel.Short(ex));
+            return false;
         }
+    }
+
+    private int _retrying;
+
+    /// <summary>Starts the retry loop unless it runs. The loop lowers its flag and then looks at the state once more,
+    /// and a failed attempt sets the state before it calls here: a failure is never left without a retry.</summary>
+    private void StartRetrying()
+    {
+        if (Interlocked.Exchange(ref _retrying, 1) == 0) _ = Retry();
+    }
+
+    private async Task Retry()
+    {
+        try
+        {
+            while (Volatile.Read(ref _state) == None)
+            {
+                await Task.Delay(RetryDelay).ConfigureAwait(false);
+                // Away: no attempt (it would only fail), the next round looks again. Logged once, by the first failure.
+                if (_connection.IsConnected) await TrySubscribe(logFailure: false).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.SubscriptionFailed(_logger, DistributedLevel.Short(ex)); // not expected: TrySubscribe does not throw
+        }
+        finally
+        {
+            Volatile.Write(ref _retrying, 0);
+        }
+        if (Volatile.Read(ref _state) == None) StartRetrying();
     }
 
     /// <summary>Stops receiving (this node's handler only).</summary>
