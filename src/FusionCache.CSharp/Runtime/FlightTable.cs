@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Fusion.Core;
 
 namespace Fusion.Runtime;
@@ -59,21 +60,19 @@ internal sealed class FlightTable(long origin = 0, Invalidations? invalidations 
         lock (stripe)
         {
             if (IsStopped) Throw.Disposed(); // a call that got past the cache's check as it was disposed
-            if (stripe.TryGetValue(key, out var flight))
+            // One lookup for both cases: the slot of the key's flight, added empty when there is none.
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(stripe, key, out var exists);
+            // A flight that began before a Clear or a RemoveByTag may read the source from before it: a caller
+            // arriving after one starts afresh (the flight itself still lands; readers see it through the marks).
+            // Abandoned (its factory cancelled) or superseded: replaced, so this caller starts afresh (invariant 7).
+            if (exists && Work.mayJoinAfterInvalidation(slot!.StartedAt, _invalidations.Latest) && slot.TryJoin())
             {
-                // A flight that began before a Clear or a RemoveByTag may read the source from before it: a caller
-                // arriving after one starts afresh (the flight itself still lands; readers see it through the marks).
-                // Abandoned (its factory cancelled) or superseded: replaced, so this caller starts afresh (invariant 7).
-                if (Work.mayJoinAfterInvalidation(flight.StartedAt, _invalidations.Latest) && flight.TryJoin())
-                {
-                    isLeader = false;
-                    return flight;
-                }
+                isLeader = false;
+                return slot;
             }
-            var mine = new Flight(cancellable, background: false); // counts its creator as a waiter
-            stripe[key] = mine;
+            slot = new Flight(cancellable, background: false); // counts its creator as a waiter
             isLeader = true;
-            return mine;
+            return slot;
         }
     }
 
@@ -133,7 +132,8 @@ internal sealed class FlightTable(long origin = 0, Invalidations? invalidations 
         var stripe = StripeOf(key);
         lock (stripe)
         {
-            if (stripe.TryGetValue(key, out var current) && ReferenceEquals(current, flight)) stripe.Remove(key);
+            // One lookup in the usual case (the flight is still the key's); a successor is put back.
+            if (stripe.Remove(key, out var current) && !ReferenceEquals(current, flight)) stripe[key] = current;
         }
     }
 }
