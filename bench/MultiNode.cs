@@ -94,8 +94,10 @@ internal static class MultiNode
         for (var i = 0; i < Nodes; i++) nodes[i] = await Node.Create(cache, server.ConnectionString());
         try
         {
+            foreach (var node in nodes) await node.Settled();
             await Preload(nodes, keys);
             await WaitUntilSubscribed(nodes);
+            foreach (var node in nodes) await node.Settled();
             foreach (var node in nodes) node.FactoryCalls = 0;
 
             var latest = new long[KeyCount]; // newest version whose Set has returned, per key
@@ -250,6 +252,11 @@ internal static class MultiNode
         public abstract string Notes();
         public abstract ValueTask DisposeAsync();
 
+        /// <summary>Until the node is connected and subscribed and owes Redis nothing. A node that writes before it is
+        /// connected queues the writes (Redis "down" never fails a caller) and reads the keys it owes as misses until
+        /// they are replayed, so a preload through a node still connecting made the factory run in the window.</summary>
+        public virtual Task Settled() => Task.CompletedTask;
+
         public static async Task<Node> Create(string cache, string connectionString) => cache switch
         {
             "Fusion" => new FusionNode(connectionString),
@@ -266,7 +273,8 @@ internal static class MultiNode
         public FusionNode(string connectionString)
         {
             // Its own connection (WithRedis with a connection string), for L2 and the backplane; L1 holds every key.
-            _cache = new FusionCacheBuilder().WithCapacity(KeyCount).WithDuration(Caches.Duration).WithRedis(connectionString, CacheName).Build();
+            _cache = new FusionCacheBuilder().WithCapacity(KeyCount).WithDuration(Caches.Duration).WithLogger(_log)
+                .WithRedis(connectionString, CacheName).Build();
             _factory = () => { Interlocked.Increment(ref FactoryCalls); return Task.FromResult(Either<Err, long>.Right(-1)); };
         }
 
@@ -278,10 +286,47 @@ internal static class MultiNode
         public override string Notes()
         {
             var d = _cache.Distributed!;
-            return $"Fusion L2 counters: {d.FailedOperations} failed, {d.DroppedOperations} dropped, {d.UnreadablePayloads} unreadable";
+            return $"Fusion L2 counters: {d.FailedOperations} failed, {d.DroppedOperations} dropped, {d.UnreadablePayloads} unreadable, " +
+                $"{d.Replayed} replayed, {d.RefusedWrites} refused; {_log.Describe()}";
         }
 
         public override ValueTask DisposeAsync() { _cache.Dispose(); return ValueTask.CompletedTask; }
+
+        public override async Task Settled()
+        {
+            var d = _cache.Distributed!;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!d.IsReady || d.PendingRecoveries != 0)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"a Fusion node was not ready with nothing owed within 30 s ({d.PendingRecoveries} owed)");
+                await Task.Delay(10);
+            }
+        }
+
+        // Why a factory ran when it should not have (a lost connection, the breaker): the node's warnings, counted,
+        // and the first few kept for the printout.
+        private readonly EventLog _log = new();
+    }
+
+    /// <summary>A node's log: every event at Information or above counted by id and name, the first line of each kept.</summary>
+    private sealed class EventLog : Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Count, string First)> _events = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Information;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel)) return;
+            var line = formatter(state, exception);
+            _events.AddOrUpdate($"{logLevel} {eventId.Id} {eventId.Name}", _ => (1, line), (_, seen) => (seen.Count + 1, seen.First));
+        }
+
+        public string Describe() => _events.IsEmpty
+            ? "nothing logged at Information or above"
+            : "logged: " + string.Join(" | ", _events.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key} ×{e.Value.Count} (first: {e.Value.First})"));
     }
 
     private sealed class ZiggyNode : Node

@@ -3,7 +3,7 @@
 # and the chart. See bench/README.md.
 # RedisBenchmarks, --propagation and --multi-node start a local redis-server (apt-get install redis-server).
 #   bench/run.sh quick [BenchmarkDotNet args]   ShortRun job, 5 iterations (3 warm-ups): 5–6 minutes with the hit-ratio and propagation modes (build included)
-#   bench/run.sh full  [BenchmarkDotNet args]   BenchmarkDotNet's default job: tens of minutes (not timed yet)
+#   bench/run.sh full  [BenchmarkDotNet args]   BenchmarkDotNet's default job: about 40 minutes
 # Extra arguments go to BenchmarkDotNet, e.g. `bench/run.sh quick --filter '*Hit*'`.
 set -euo pipefail
 cd "$(dirname "$0")"
