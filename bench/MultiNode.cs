@@ -147,17 +147,21 @@ internal static class MultiNode
             }
 
             await Task.Delay(setting.Warmup);
+            await using var serverStats = await ServerStats.Open(server);
+            await serverStats.Reset();
             var clock = Stopwatch.StartNew();
             Volatile.Write(ref phase, 1);
             await Task.Delay(setting.Window);
             Volatile.Write(ref phase, 2);
             var seconds = clock.Elapsed.TotalSeconds;
+            var redisWork = await serverStats.Read();
             await Task.WhenAll(workers);
             var factoryCalls = nodes.Sum(n => n.FactoryCalls);
 
             // Convergence: quiet, then every written key on every node.
             await Task.Delay(SettleTime);
             int checkedKeys = 0, disagreeing = 0, notNewest = 0;
+            var odd = new List<(int Key, long[] Seen)>();
             for (var k = 0; k < KeyCount; k++)
             {
                 if (Volatile.Read(ref latest[k]) == 0) continue;
@@ -166,10 +170,26 @@ internal static class MultiNode
                 for (var n = 0; n < Nodes; n++) seen[n] = (await nodes[n].Read(keys[k])).Value;
                 if (seen.Distinct().Count() > 1) disagreeing++;
                 if (seen.Any(v => v != latest[k])) notNewest++;
+                if (seen.Any(v => v != latest[k]) && odd.Count < 5) odd.Add((k, seen));
+            }
+            // The keys that were off: what each node held, the newest write, and what they hold after 5 s more (a late
+            // notice converges by then; a copy that missed its invalidation does not, until it expires).
+            var oddNotes = new List<string>();
+            if (odd.Count > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                foreach (var (k, seen) in odd)
+                {
+                    var later = new long[Nodes];
+                    for (var n = 0; n < Nodes; n++) later[n] = (await nodes[n].Read(keys[k])).Value;
+                    oddNotes.Add($"{keys[k]}: nodes held [{string.Join(", ", seen)}], newest {latest[k]}, 5 s later [{string.Join(", ", later)}]");
+                }
             }
 
             var errors = counters.Select(c => c.LastError).Where(e => e is not null).Distinct().ToList();
-            var notes = string.Join("; ", nodes.Select(n => n.Notes()).Distinct().Append(errors.Count == 0 ? "no exception" : "exceptions: " + string.Join(" | ", errors)));
+            var operations = counters.Sum(c => c.Reads) + counters.Sum(c => c.Writes);
+            var notes = string.Join("; ", nodes.Select(n => n.Notes()).Distinct().Append(errors.Count == 0 ? "no exception" : "exceptions: " + string.Join(" | ", errors))
+                .Prepend(redisWork.Describe(operations)).Concat(oddNotes.Count == 0 ? [] : ["keys off the newest write: " + string.Join(" | ", oddNotes)]));
             return new Result(cache, round, seconds, counters.Sum(c => c.Reads), counters.Sum(c => c.Writes), counters.Sum(c => c.Fresh), counters.Sum(c => c.Stale),
                 counters.Sum(c => c.Failures), factoryCalls, checkedKeys, disagreeing, notNewest, notes);
         }
@@ -177,6 +197,59 @@ internal static class MultiNode
         {
             foreach (var node in nodes) await node.DisposeAsync();
         }
+    }
+
+    /// <summary>What redis-server did in the window, per operation of the workload: commands by name and CPU time
+    /// (<c>INFO commandstats</c> and <c>INFO cpu</c>, reset when the window opens). Counts, so the host's load does not
+    /// change them: they say where each cache's Redis work goes.</summary>
+    private sealed class ServerStats : IAsyncDisposable
+    {
+        private readonly ConnectionMultiplexer _admin;
+        private readonly IServer _server;
+        private double _cpuAtReset;
+
+        private ServerStats(ConnectionMultiplexer admin, IServer server) { _admin = admin; _server = server; }
+
+        public static async Task<ServerStats> Open(RedisServer redis)
+        {
+            var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString() + ",allowAdmin=true");
+            return new ServerStats(admin, admin.GetServer(redis.Endpoint));
+        }
+
+        public async Task Reset()
+        {
+            await _server.ConfigResetStatisticsAsync();
+            _cpuAtReset = await Cpu();
+        }
+
+        private async Task<double> Cpu()
+        {
+            var cpu = (await _server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+            return double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture);
+        }
+
+        public async Task<Work> Read()
+        {
+            var calls = new Dictionary<string, long>();
+            foreach (var pair in (await _server.InfoAsync("commandstats")).SelectMany(g => g))
+            {
+                // cmdstat_get: calls=123,usec=456,...
+                var name = pair.Key.StartsWith("cmdstat_", StringComparison.Ordinal) ? pair.Key["cmdstat_".Length..] : pair.Key;
+                var field = pair.Value.Split(',').FirstOrDefault(f => f.StartsWith("calls=", StringComparison.Ordinal));
+                if (field is not null) calls[name] = long.Parse(field["calls=".Length..], CultureInfo.InvariantCulture);
+            }
+            return new Work(calls, await Cpu() - _cpuAtReset);
+        }
+
+        public ValueTask DisposeAsync() { _admin.Dispose(); return ValueTask.CompletedTask; }
+    }
+
+    private sealed record Work(Dictionary<string, long> Calls, double CpuSeconds)
+    {
+        public string Describe(long operations) =>
+            $"redis-server per operation: {F(CpuSeconds * 1e6 / Math.Max(1, operations))} µs CPU, " +
+            string.Join(", ", Calls.Where(c => !c.Key.StartsWith("info", StringComparison.Ordinal) && !c.Key.StartsWith("config", StringComparison.Ordinal)).OrderByDescending(c => c.Value)
+                .Select(c => $"{c.Key} {(c.Value / (double)Math.Max(1, operations)).ToString("F3", CultureInfo.InvariantCulture)}"));
     }
 
     /// <summary>Version 0 of every key, written through node A, 64 at a time.</summary>
