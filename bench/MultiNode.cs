@@ -169,8 +169,9 @@ internal static class MultiNode
                 var seen = new long[Nodes];
                 for (var n = 0; n < Nodes; n++) seen[n] = (await nodes[n].Read(keys[k])).Value;
                 if (seen.Distinct().Count() > 1) disagreeing++;
-                if (seen.Any(v => v != latest[k])) notNewest++;
-                if (seen.Any(v => v != latest[k]) && odd.Count < 5) odd.Add((k, seen));
+                if (seen.All(v => v == latest[k])) continue;
+                notNewest++;
+                if (odd.Count < 5) odd.Add((k, seen));
             }
             // The keys that were off: what each node held, the newest write, and what they hold after 5 s more (a late
             // notice converges by then; a copy that missed its invalidation does not, until it expires).
@@ -376,8 +377,8 @@ internal static class MultiNode
             }
         }
 
-        // Why a factory ran when it should not have (a lost connection, the breaker): the node's warnings, counted,
-        // and the first few kept for the printout.
+        // Why a factory ran when it should not have (a lost connection, the breaker, writes queued before the node
+        // connected): the node's events at Information and above, counted, the first line of each kept.
         private readonly EventLog _log = new();
     }
 
